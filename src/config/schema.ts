@@ -1,0 +1,371 @@
+// Every configuration option, declared once. The ajv schema (`jsonSchema`),
+// the docs table (doc-table.ts) and path handling in load.ts are derived from
+// `options`; the hand-written `Config` type is checked against it at compile time.
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'pretty' | 'json';
+export type RequireEncryption = 'disabled' | 'optional' | 'required';
+
+/** The configuration after loading: defaults applied, paths absolute, domains lower-cased. */
+export interface Config {
+  data_dir: string;
+  log: { level: LogLevel; format: LogFormat };
+  storage: { type: 'sqlite'; path: string };
+  c2s: C2sConfig;
+  auth: AuthConfig;
+  admin: { socket: string };
+  hosts: HostConfig[];
+}
+
+export interface C2sConfig {
+  interfaces: string[];
+  port: number;
+  direct_tls_port: number | null;
+  max_stanza_size: number;
+  max_depth: number;
+  ping_interval: number;
+  ping_timeout: number;
+  rate: { stanzas_per_second: number; burst: number };
+  max_sessions_per_user: number;
+}
+
+export interface AuthConfig {
+  scram_iterations: number;
+  allow_plain_without_tls: boolean;
+  throttle: { max_failures: number; window_seconds: number; lock_seconds: number };
+}
+
+export interface HostConfig {
+  domain: string;
+  certificate?: { cert: string; key: string };
+  require_encryption: RequireEncryption;
+  registration: boolean;
+  password_change: boolean;
+  legacy_auth: boolean;
+  offline_quota: number;
+  vcard_max_size: number;
+  admins: string[];
+}
+
+interface DeclBase {
+  description: string;
+}
+
+export interface ScalarDecl extends DeclBase {
+  type: 'string' | 'integer' | 'number' | 'boolean' | readonly ['integer', 'null'];
+  default?: string | number | boolean | null;
+  enum?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minLength?: number;
+  pattern?: string;
+  /** Shown instead of the regular expression when `pattern` does not match. */
+  patternHint?: string;
+  /** A filesystem path, resolved against the config file's directory. */
+  path?: true;
+  /** When absent, defaults to this file name inside `data_dir`. */
+  dataDirDefault?: string;
+}
+
+export interface ArrayDecl extends DeclBase {
+  type: 'array';
+  items: OptionDecl;
+  default?: readonly unknown[];
+  minItems?: number;
+}
+
+/** Objects without required keys default to `{}` (so their members get their defaults). */
+export interface ObjectDecl extends DeclBase {
+  type: 'object';
+  properties: { readonly [key: string]: OptionDecl };
+  required?: readonly string[];
+}
+
+export type OptionDecl = ScalarDecl | ArrayDecl | ObjectDecl;
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+
+export const options = {
+  type: 'object',
+  description: 'Switchboard configuration',
+  properties: {
+    data_dir: {
+      type: 'string',
+      path: true,
+      default: './data',
+      description: 'Directory for the SQLite database, generated certificates and the admin socket.',
+    },
+    log: {
+      type: 'object',
+      description: 'Logging.',
+      properties: {
+        level: {
+          type: 'string',
+          enum: ['trace', 'debug', 'info', 'warn', 'error'],
+          default: 'info',
+          description: 'Minimum level logged. `trace` includes full protocol traces (very verbose).',
+        },
+        format: {
+          type: 'string',
+          enum: ['pretty', 'json'],
+          default: 'pretty',
+          description: '`pretty` for humans (needs the pino-pretty package, else JSON), `json` for log collectors.',
+        },
+      },
+    },
+    storage: {
+      type: 'object',
+      description: 'Persistent storage.',
+      properties: {
+        type: { type: 'string', enum: ['sqlite'], default: 'sqlite', description: 'Storage backend.' },
+        path: {
+          type: 'string',
+          path: true,
+          dataDirDefault: 'switchboard.sqlite',
+          description: 'SQLite database file.',
+        },
+      },
+    },
+    c2s: {
+      type: 'object',
+      description: 'Client connections.',
+      properties: {
+        interfaces: {
+          type: 'array',
+          items: { type: 'string', minLength: 1, description: 'Address.' },
+          default: ['0.0.0.0', '::'],
+          description: 'Addresses to listen on.',
+        },
+        port: { ...port, default: 5222, description: 'Port for STARTTLS connections (0: any free port).' },
+        direct_tls_port: {
+          ...port,
+          type: ['integer', 'null'],
+          default: 5223,
+          description: 'Port for direct TLS connections (XEP-0368); `null` disables them.',
+        },
+        max_stanza_size: {
+          type: 'integer',
+          minimum: 1024,
+          default: 262144,
+          description: 'Largest stanza accepted, in bytes; bigger ones close the stream.',
+        },
+        max_depth: { type: 'integer', minimum: 2, default: 64, description: 'Maximum element nesting depth.' },
+        ping_interval: {
+          type: 'integer',
+          minimum: 0,
+          default: 300,
+          description: 'Seconds of client silence before the server sends a ping (XEP-0199); 0 disables.',
+        },
+        ping_timeout: {
+          type: 'integer',
+          minimum: 1,
+          default: 60,
+          description: 'Seconds to wait for the ping reply before closing the connection.',
+        },
+        rate: {
+          type: 'object',
+          description: 'Flood control, per stream.',
+          properties: {
+            stanzas_per_second: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              default: 100,
+              description: 'Sustained stanza rate allowed per stream.',
+            },
+            burst: { type: 'integer', minimum: 1, default: 300, description: 'Stanzas allowed in a burst above the rate.' },
+          },
+        },
+        max_sessions_per_user: {
+          type: 'integer',
+          minimum: 1,
+          default: 10,
+          description: 'Concurrent sessions (resources) per account.',
+        },
+      },
+    },
+    auth: {
+      type: 'object',
+      description: 'Authentication.',
+      properties: {
+        scram_iterations: {
+          type: 'integer',
+          minimum: 4096,
+          default: 4096,
+          description: 'PBKDF2 iterations for newly stored SCRAM credentials.',
+        },
+        allow_plain_without_tls: {
+          type: 'boolean',
+          default: false,
+          description: 'Offer SASL PLAIN on unencrypted connections (sends passwords in clear text).',
+        },
+        throttle: {
+          type: 'object',
+          description: 'Failed-login throttling, per account and per client address.',
+          properties: {
+            max_failures: {
+              type: 'integer',
+              minimum: 1,
+              default: 5,
+              description: 'Failed attempts allowed within `window_seconds`.',
+            },
+            window_seconds: { type: 'integer', minimum: 1, default: 300, description: 'Window for counting failures.' },
+            lock_seconds: {
+              type: 'integer',
+              minimum: 0,
+              default: 60,
+              description: 'How long further attempts are refused once the limit is hit.',
+            },
+          },
+        },
+      },
+    },
+    admin: {
+      type: 'object',
+      description: 'Local administration.',
+      properties: {
+        socket: {
+          type: 'string',
+          path: true,
+          dataDirDefault: 'switchboard.sock',
+          description: 'Unix socket used by the `switchboard` admin commands.',
+        },
+      },
+    },
+    hosts: {
+      type: 'array',
+      minItems: 1,
+      default: [{ domain: 'localhost' }],
+      description: 'Virtual hosts (XMPP domains) served.',
+      items: {
+        type: 'object',
+        description: 'A virtual host.',
+        required: ['domain'],
+        properties: {
+          domain: {
+            type: 'string',
+            pattern: '^[\\p{L}\\p{N}-]+(\\.[\\p{L}\\p{N}-]+)*$',
+            patternHint: 'a domain name such as example.org',
+            description: 'The XMPP domain, e.g. `example.org` for addresses like `alice@example.org`.',
+          },
+          certificate: {
+            type: 'object',
+            description: 'TLS certificate; when absent a self-signed one is generated in `<data_dir>/certs`.',
+            required: ['cert', 'key'],
+            properties: {
+              cert: {
+                type: 'string',
+                path: true,
+                description: 'PEM certificate file (full chain) covering `domain`.',
+              },
+              key: { type: 'string', path: true, description: 'PEM private key file.' },
+            },
+          },
+          require_encryption: {
+            type: 'string',
+            enum: ['disabled', 'optional', 'required'],
+            default: 'required',
+            description:
+              '`required`: TLS is mandatory; `optional`: STARTTLS offered, plain connections allowed; `disabled`: STARTTLS not offered.',
+          },
+          registration: {
+            type: 'boolean',
+            default: false,
+            description: 'Allow anyone to create accounts from their client (XEP-0077).',
+          },
+          password_change: { type: 'boolean', default: true, description: 'Allow users to change their password.' },
+          legacy_auth: { type: 'boolean', default: false, description: 'Accept obsolete non-SASL logins (XEP-0078).' },
+          offline_quota: {
+            type: 'integer',
+            minimum: 0,
+            default: 1000,
+            description: 'Offline messages stored per user; 0 stores none.',
+          },
+          vcard_max_size: { type: 'integer', minimum: 1024, default: 262144, description: 'Largest vCard, in bytes.' },
+          admins: {
+            type: 'array',
+            items: {
+              type: 'string',
+              pattern: '^[^@/\\s]+@[^@/\\s]+$',
+              patternHint: 'a bare JID such as admin@example.org',
+              description: 'Bare JID.',
+            },
+            default: [],
+            description: 'Bare JIDs of this host\'s administrators.',
+          },
+        },
+      },
+    },
+  },
+} as const satisfies ObjectDecl;
+
+/** The JSON schema given to ajv. */
+export const jsonSchema = toJsonSchema(options);
+
+function toJsonSchema(decl: OptionDecl): Record<string, unknown> {
+  switch (decl.type) {
+    case 'object': {
+      const properties = Object.fromEntries(
+        Object.entries(decl.properties).map(([key, sub]) => [
+          key,
+          // `default: {}` makes ajv create the object so that its members get their defaults.
+          sub.type === 'object' && hasDefault(sub) ? { ...toJsonSchema(sub), default: {} } : toJsonSchema(sub),
+        ]),
+      );
+      return {
+        type: 'object',
+        properties,
+        additionalProperties: false,
+        ...(decl.required ? { required: [...decl.required] } : {}),
+      };
+    }
+    case 'array': {
+      const { description: _d, items, ...rest } = decl;
+      return { ...rest, items: toJsonSchema(items) };
+    }
+    default: {
+      const { description: _d, patternHint: _h, path: _p, dataDirDefault: _dd, type, ...rest } = decl;
+      return { ...rest, type: typeof type === 'string' ? type : [...type] };
+    }
+  }
+}
+
+/** True for options that are always present after loading. */
+export function hasDefault(decl: OptionDecl): boolean {
+  if (decl.type === 'object') return !decl.required;
+  return 'default' in decl || 'dataDirDefault' in decl;
+}
+
+// Compile-time proof that `Config` matches the declaration.
+type Infer<D> = D extends { enum: readonly (infer E)[] }
+  ? E
+  : D extends { type: readonly ['integer', 'null'] }
+    ? number | null
+    : D extends { type: 'string' }
+      ? string
+      : D extends { type: 'integer' | 'number' }
+        ? number
+        : D extends { type: 'boolean' }
+          ? boolean
+          : D extends { type: 'array'; items: infer I }
+            ? Infer<I>[]
+            : D extends { type: 'object'; properties: infer P }
+              ? InferObject<P, D extends { required: readonly (infer R)[] } ? R : never>
+              : never;
+type Present<D, K, Required> = K extends Required
+  ? true
+  : D extends { default: unknown } | { dataDirDefault: string }
+    ? true
+    : D extends { type: 'object'; required: unknown }
+      ? false
+      : D extends { type: 'object' }
+        ? true
+        : false;
+type InferObject<P, Required> = Flatten<
+  { -readonly [K in keyof P as Present<P[K], K, Required> extends true ? K : never]: Infer<P[K]> } & {
+    -readonly [K in keyof P as Present<P[K], K, Required> extends true ? never : K]?: Infer<P[K]>;
+  }
+>;
+type Flatten<T> = { [K in keyof T]: T[K] };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies Same<Config, Infer<typeof options>>;

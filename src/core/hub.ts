@@ -1,0 +1,73 @@
+// The composition root: builds the store, directory, router, XMPP service and gateways
+// from a loaded configuration, and starts and stops them in order.
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { InternalDirectory } from '../directory/internal.js';
+import type { Directory } from '../directory/port.js';
+import type { Store } from '../store/ports.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { C2sListener, TlsContexts, type HostCertificate } from '../xmpp/c2s/tcp.js';
+import { defaultModules } from '../xmpp/modules/index.js';
+import { XmppServer } from '../xmpp/server.js';
+import type { Gateway } from './gateway.js';
+import type { Logger } from './log.js';
+import { Router } from './router.js';
+
+export interface HubOptions {
+  config: Config;
+  log: Logger;
+  certificates: Map<string, HostCertificate>;
+  gateways?: Gateway[];
+}
+
+export class Hub {
+  readonly router: Router;
+  readonly store: Store;
+  readonly directory: Directory;
+  readonly xmpp: XmppServer;
+  readonly c2s: C2sListener;
+  private readonly gateways: Gateway[];
+  private started = false;
+
+  constructor(private readonly options: HubOptions) {
+    const { config, log } = options;
+    this.store = new SqliteStore(config.storage.path || join(config.data_dir, 'switchboard.sqlite'));
+    this.directory = new InternalDirectory(this.store.accounts, config.auth.scram_iterations);
+    this.router = new Router(log.child({ component: 'router' }));
+    this.xmpp = new XmppServer({ config, log: log.child({ component: 'xmpp' }), store: this.store, directory: this.directory, router: this.router });
+    const tlsContexts = new TlsContexts(options.certificates, config.hosts[0]!.domain);
+    this.c2s = new C2sListener(this.xmpp, config.c2s, tlsContexts, log.child({ component: 'c2s' }));
+    this.gateways = options.gateways ?? [];
+  }
+
+  get config(): Config {
+    return this.options.config;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.options;
+    for (const module of defaultModules) await this.xmpp.use(module);
+    for (const gateway of this.gateways) {
+      this.router.register(gateway.domain, gateway);
+      await gateway.start({ emit: (signal) => this.router.route(signal), log: log.child({ gateway: gateway.domain }) });
+    }
+    await this.c2s.start();
+    this.xmpp.startSweeper();
+    this.started = true;
+    log.info({ hosts: this.config.hosts.map((h) => h.domain) }, 'Switchboard is running');
+  }
+
+  /** Closes every stream with <system-shutdown/>, stops gateways and flushes the store. */
+  async stop(): Promise<void> {
+    if (!this.started) return this.store.close();
+    this.started = false;
+    this.xmpp.stop();
+    await this.c2s.stop();
+    for (const gateway of this.gateways) {
+      await gateway.stop();
+      this.router.unregister(gateway.domain);
+    }
+    await this.store.close();
+    this.options.log.info('Switchboard stopped');
+  }
+}
