@@ -10,7 +10,8 @@ export const TABLE_END = '<!-- options-table:end -->';
 export function renderOptionsTable(): string {
   const rows = ['| Option | Type | Default | Description |', '| --- | --- | --- | --- |'];
   for (const { path, decl, required } of memberRows(options, '')) {
-    rows.push(`| \`${path}\` | ${typeOf(decl)} | ${defaultOf(decl, required)} | ${decl.description.replaceAll('|', '\\|')} |`);
+    const description = decl.description.replaceAll('|', '\\|');
+    rows.push(`| \`${path}\` | ${typeOf(decl)} | ${defaultOf(decl, required)} | ${description} |`);
   }
   return `${rows.join('\n')}\n`;
 }

@@ -209,10 +209,9 @@ function setIn(root: Record<string, unknown>, path: Path, value: unknown, variab
   let decl: OptionDecl = options;
   for (const [i, seg] of path.entries()) {
     if (Array.isArray(container) && (seg as number) > container.length) {
-      const count = container.length;
       throw new ConfigError(
         `environment variable ${variable}: ${formatPath(path.slice(0, i + 1))} is out of range ` +
-          `(${formatPath(path.slice(0, i))} has ${count} ${count === 1 ? 'entry' : 'entries'})`,
+          `(${formatPath(path.slice(0, i))} has ${entries(container.length)})`,
       );
     }
     decl = childDecl(decl, seg)!;
@@ -288,7 +287,7 @@ function describeError(
     case 'exclusiveMinimum':
       return { path: parent, problem: `must be ${params.comparison} ${params.limit}, got ${show(value)}` };
     case 'minItems':
-      return { path: parent, problem: `must have at least ${params.limit} ${params.limit === 1 ? 'entry' : 'entries'}` };
+      return { path: parent, problem: `must have at least ${entries(Number(params.limit))}` };
     case 'minLength':
       return { path: parent, problem: 'must not be empty' };
     default:
@@ -335,7 +334,9 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
   return d[a.length][b.length];
@@ -433,6 +434,8 @@ function describeValue(value: unknown): string {
   const kind = kindOf(value);
   return kind === 'list' || kind === 'mapping' || kind === 'null' ? kind : `${kind} ${show(value)}`;
 }
+
+const entries = (n: number): string => `${n} ${n === 1 ? 'entry' : 'entries'}`;
 
 function show(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);

@@ -173,7 +173,12 @@ export const options = {
               default: 100,
               description: 'Sustained stanza rate allowed per stream.',
             },
-            burst: { type: 'integer', minimum: 1, default: 300, description: 'Stanzas allowed in a burst above the rate.' },
+            burst: {
+              type: 'integer',
+              minimum: 1,
+              default: 300,
+              description: 'Stanzas allowed in a burst above the rate.',
+            },
           },
         },
         max_sessions_per_user: {

@@ -1,6 +1,5 @@
 // The composition root: builds the store, directory, router, XMPP service and gateways
 // from a loaded configuration, and starts and stops them in order.
-import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { InternalDirectory } from '../directory/internal.js';
 import type { Directory } from '../directory/port.js';
@@ -31,7 +30,7 @@ export class Hub {
 
   constructor(private readonly options: HubOptions) {
     const { config, log } = options;
-    this.store = new SqliteStore(config.storage.path || join(config.data_dir, 'switchboard.sqlite'));
+    this.store = new SqliteStore(config.storage.path);
     this.directory = new InternalDirectory(this.store.accounts, config.auth.scram_iterations);
     this.router = new Router(log.child({ component: 'router' }));
     this.xmpp = new XmppServer({ config, log: log.child({ component: 'xmpp' }), store: this.store, directory: this.directory, router: this.router });

@@ -17,7 +17,7 @@ export function createLogger(opts: LogOptions, dest?: pino.DestinationStream): L
   const stream = pretty
     ? pretty({
         destination: dest ?? 1,
-        colorize: dest === undefined && process.stdout.isTTY,
+        colorize: dest === undefined && process.stdout.isTTY === true,
         translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
       })
     : dest;

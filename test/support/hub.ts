@@ -78,11 +78,11 @@ export async function startHub(options: TestHubOptions = {}): Promise<TestHub> {
 
 /** Top-level YAML keys of `extra` replace those of `base` (enough for test configurations). */
 function mergeYaml(base: string, extra: string): string {
-  const keys = new Set([...extra.matchAll(/^([a-z_]+):/gm)].map((m) => m[1]));
+  const keys = new Set([...extra.matchAll(/^([a-z0-9_]+):/gm)].map((m) => m[1]));
   const kept: string[] = [];
   let skipping = false;
   for (const line of base.split('\n')) {
-    const key = /^([a-z_]+):/.exec(line)?.[1];
+    const key = /^([a-z0-9_]+):/.exec(line)?.[1];
     if (key !== undefined) skipping = keys.has(key);
     if (!skipping) kept.push(line);
   }

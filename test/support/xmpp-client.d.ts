@@ -9,6 +9,7 @@ declare module '@xmpp/client' {
     on(event: 'error' | 'offline' | 'online' | 'status' | 'nonza' | 'element', handler: (arg: never) => void): void;
     reconnect: { stop(): void };
     iqCaller: { request(el: Element, timeout?: number): Promise<Element> };
+    iqCallee: { get(ns: string, name: string, handler: (ctx: unknown) => Element): void };
     jid?: { toString(): string };
   }
   export function client(options: Record<string, unknown>): Client;

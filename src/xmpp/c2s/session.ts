@@ -231,6 +231,7 @@ export class ClientSession {
       if (isStanza && el.name === 'iq') return this.bindOrSession(el);
       return this.close('not-authorized', 'bind a resource first');
     }
+    if (isStanza && el.name === 'iq' && isSessionRequest(el)) return this.send(new Element('iq', { type: 'result', id: el.attrs.id }));
     if (!isStanza) {
       const handled = this.server.nonza(this, el);
       if (!handled) this.close('unsupported-stanza-type', `<${el.name}/> in ${ns ?? 'no namespace'}`);
@@ -358,9 +359,7 @@ export class ClientSession {
     if (iq.attrs.type === 'set' && payload?.is('bind', NS.bind)) {
       return this.bind(iq, payload.getChildText('resource') ?? '');
     }
-    if (iq.attrs.type === 'set' && payload?.is('session', NS.session)) {
-      return this.send(new Element('iq', { type: 'result', id: iq.attrs.id }));
-    }
+    if (isSessionRequest(iq)) return this.send(new Element('iq', { type: 'result', id: iq.attrs.id }));
     this.close('not-authorized', 'bind a resource first');
   }
 
@@ -406,6 +405,11 @@ function accountKey(username: string | undefined, host: string): string | undefi
   } catch {
     return `${username}@${host}`;
   }
+}
+
+/** The RFC 3921 session iq: a no-op kept for old clients, before or after binding. */
+function isSessionRequest(iq: Element): boolean {
+  return iq.attrs.type === 'set' && payloadOf(iq)?.is('session', NS.session) === true;
 }
 
 function safeDomain(to: string): string | undefined {
