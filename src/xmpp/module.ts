@@ -8,6 +8,7 @@ import type { Store } from '../store/ports.js';
 import type { ClientSession } from './c2s/session.js';
 import type { StanzaError } from './errors.js';
 import type { HookHandler } from './hooks.js';
+import type { LoginThrottle } from './sasl/throttle.js';
 import type { SessionManager } from './sessions.js';
 import type { Element } from './xml.js';
 
@@ -48,6 +49,8 @@ export interface ModuleContext {
   readonly store: Store;
   readonly directory: Directory;
   readonly sessions: SessionManager;
+  /** The failed-login throttle SASL uses, for other ways of logging in (XEP-0078). */
+  readonly loginThrottle: LoginThrottle;
   hostConfig(domain: string): HostConfig | undefined;
   isLocalHost(domain: string): boolean;
   readonly hosts: readonly string[];

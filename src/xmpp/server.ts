@@ -303,6 +303,7 @@ export class XmppServer implements SignalTarget {
       store,
       directory,
       sessions: this.sessions,
+      loginThrottle: this.throttle,
       hosts: [...this.hosts.keys()],
       hostConfig: (domain) => this.hosts.get(domain),
       isLocalHost: (domain) => this.hosts.has(domain),

@@ -31,7 +31,8 @@ export interface Framing {
 
 type State = 'header' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
 
-const MAX_SASL_FAILURES = 3;
+/** RFC 6120 §6.4.5 allows between 2 and 5 retries before the stream is closed. */
+const MAX_SASL_FAILURES = 5;
 const MAX_QUEUED = 1000;
 
 export class ClientSession {
@@ -42,7 +43,7 @@ export class ClientSession {
   /** Presence priority and last broadcast available presence (null while unavailable). */
   priority = 0;
   presence: Element | null = null;
-  /** True once the client sent initial presence (RFC 6121 §4.2). */
+  /** True once the client requested the roster: an "interested resource" gets roster pushes (RFC 6121 §2.1.6). */
   interested = false;
   lastActivity = Date.now();
   /** The id of an outstanding server ping, if any. */
@@ -302,7 +303,11 @@ export class ClientSession {
     }
     this.sasl = undefined;
     if (step.kind === 'failure') {
-      if (step.condition === 'not-authorized') this.server.throttle.failure(this.remoteAddress, accountKey(step.username, this.host));
+      // Only wrong credentials count as guesses; protocol refusals (e.g. a channel-binding
+      // downgrade flag) carry no username and do not lock anyone out.
+      if (step.condition === 'not-authorized' && step.username !== undefined) {
+        this.server.throttle.failure(this.remoteAddress, accountKey(step.username, this.host));
+      }
       this.server.log.info({ session: this.id, address: this.remoteAddress, user: step.username, condition: step.condition },
         'authentication failed');
       return this.saslFailure(step.condition, step.text);
@@ -398,8 +403,7 @@ export class ClientSession {
 }
 
 /** The throttling key of an account: its prepared bare JID when the name is valid. */
-function accountKey(username: string | undefined, host: string): string | undefined {
-  if (username === undefined) return undefined;
+function accountKey(username: string, host: string): string {
   try {
     return Jid.parse(`${username}@${host}`).bareString;
   } catch {

@@ -130,7 +130,7 @@ class TcpFraming implements Framing {
 
   channelBindings(): ChannelBindingType[] {
     if (!this.secure) return [];
-    const types: ChannelBindingType[] = ['tls-server-end-point'];
+    const types: ChannelBindingType[] = ['tls-server-end-point', 'tls-unique'];
     if ((this.socket as tls.TLSSocket).getProtocol?.() === 'TLSv1.3') types.unshift('tls-exporter');
     return types;
   }
@@ -142,6 +142,9 @@ class TcpFraming implements Framing {
       return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
     }
     if (type === 'tls-server-end-point') return this.tlsContexts.endPoint(this.tlsDomain) ?? null;
+    // RFC 5929 tls-unique: the first Finished of the handshake (the client's, unless resumed).
+    // Not defined for TLS 1.3, but clients such as slixmpp compute it the same way there.
+    if (type === 'tls-unique') return (socket.isSessionReused() ? socket.getFinished() : socket.getPeerFinished()) ?? null;
     return null;
   }
 }

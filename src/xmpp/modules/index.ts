@@ -1,7 +1,35 @@
 // The feature modules every virtual host runs, in load order.
 import type { XmppModule } from '../module.js';
+import { blockingModule } from './blocking.js';
+import { carbonsModule } from './carbons.js';
+import { discoModule } from './disco.js';
+import { lastModule } from './last.js';
+import { legacyAuthModule } from './legacy-auth.js';
 import { messageModule } from './message.js';
+import { offlineModule } from './offline.js';
+import { pingModule } from './ping.js';
+import { presenceModule } from './presence.js';
+import { privateModule } from './private.js';
+import { registerModule } from './register.js';
+import { rosterModule } from './roster.js';
+import { timeModule } from './time.js';
+import { vcardModule } from './vcard.js';
+import { versionModule } from './version.js';
 
 export const defaultModules: XmppModule[] = [
   messageModule,
+  rosterModule,
+  presenceModule,
+  discoModule,
+  versionModule,
+  pingModule,
+  vcardModule,
+  privateModule,
+  lastModule,
+  timeModule,
+  blockingModule,
+  offlineModule,
+  carbonsModule,
+  registerModule,
+  legacyAuthModule,
 ];

@@ -1,0 +1,48 @@
+// The admin protocol: JSON lines over the hub's Unix socket. Each request line
+// `{ "cmd": "user.add", "args": {...} }` gets one response line
+// `{ "ok": true, "result": ... }` or `{ "ok": false, "error": "..." }`.
+import type { RosterItem, Subscription } from '../store/ports.js';
+
+export interface SessionInfo {
+  jid: string;
+  address: string;
+  tls: boolean;
+  /** When the resource was bound (ISO 8601). */
+  since: string;
+}
+
+export interface ListenerInfo {
+  address: string;
+  port: number;
+  kind: 'starttls' | 'direct-tls';
+}
+
+export interface RosterAddArgs {
+  jid: string;
+  contact: string;
+  name?: string;
+  groups: string[];
+  subscription: Subscription;
+}
+
+/** Every admin command with its arguments and result. */
+export interface AdminApi {
+  'user.add': { args: { jid: string; password: string }; result: { jid: string } };
+  'user.delete': { args: { jid: string }; result: { jid: string; sessionsClosed: number } };
+  'user.passwd': { args: { jid: string; password: string }; result: { jid: string } };
+  /** Every user of `domain`, or of every host. */
+  'user.list': { args: { domain?: string }; result: { users: string[] } };
+  'roster.list': { args: { jid: string }; result: { version: number; items: RosterItem[] } };
+  'roster.add': { args: RosterAddArgs; result: { jid: string; item: RosterItem } };
+  status: {
+    args: Record<string, never>;
+    result: { sessions: SessionInfo[]; domains: Record<string, number>; listeners: ListenerInfo[] };
+  };
+}
+
+export type AdminCommand = keyof AdminApi;
+
+/** Runs an admin command, on the running hub or directly on the store. */
+export type AdminCall = <C extends AdminCommand>(cmd: C, args: AdminApi[C]['args']) => Promise<AdminApi[C]['result']>;
+
+export type AdminResponse = { ok: true; result: unknown } | { ok: false; error: string };

@@ -1,0 +1,180 @@
+// What the admin commands do. The same code serves the running hub (behind its admin socket,
+// where it also closes sessions and lets the roster module push changes) and the CLI when
+// the hub is stopped (directly on the store).
+import type { Config } from '../config/schema.js';
+import type { Hub } from '../core/hub.js';
+import type { Directory } from '../directory/port.js';
+import type { RosterItem, Store, Subscription } from '../store/ports.js';
+import type { ClientSession } from '../xmpp/c2s/session.js';
+import type { SessionEvent } from '../xmpp/module.js';
+import type { AdminApi, AdminCommand, ListenerInfo, SessionInfo } from './admin-api.js';
+import { CliError } from './errors.js';
+import { accountJid, hostDomain, parseJid } from './jids.js';
+
+export interface AdminTarget {
+  config: Config;
+  store: Store;
+  directory: Directory;
+  /** The running hub, when the commands run inside it. */
+  hub?: Hub;
+}
+
+export const SUBSCRIPTIONS: readonly Subscription[] = ['both', 'to', 'from', 'none'];
+
+type Handlers = { [C in AdminCommand]: (args: Args) => Promise<AdminApi[C]['result']> };
+
+export class AdminOps {
+  private readonly boundAt = new WeakMap<ClientSession, Date>();
+
+  /** With a hub, call this before it starts, so that every session's bind time is known. */
+  constructor(private readonly target: AdminTarget) {
+    target.hub?.xmpp.hooks.on('session/bound', (event) => {
+      this.boundAt.set((event as SessionEvent).session, new Date());
+    }, 1000);
+  }
+
+  /** Runs a command whose name and arguments come from outside (the admin socket). */
+  async run(cmd: string, args: unknown): Promise<unknown> {
+    if (!Object.hasOwn(this.handlers, cmd)) throw new CliError(`unknown admin command "${cmd}"`);
+    return this.handlers[cmd as AdminCommand](new Args(args));
+  }
+
+  call<C extends AdminCommand>(cmd: C, args: AdminApi[C]['args']): Promise<AdminApi[C]['result']> {
+    return this.handlers[cmd](new Args(args)) as Promise<AdminApi[C]['result']>;
+  }
+
+  private readonly handlers: Handlers = {
+    'user.add': async (args) => {
+      const jid = this.account(args.string('jid'));
+      const created = await withPassword(() => this.target.directory.createUser(jid.domain, jid.local, args.string('password')));
+      if (!created) throw new CliError(`${jid} already exists`);
+      return { jid: jid.toString() };
+    },
+
+    'user.delete': async (args) => {
+      const jid = this.account(args.string('jid'));
+      if (!(await this.target.directory.deleteUser(jid.domain, jid.local))) throw new CliError(`no such user ${jid}`);
+      const sessions = [...(this.target.hub?.xmpp.sessions.resources(jid) ?? [])];
+      for (const session of sessions) session.close('not-authorized', 'account deleted');
+      return { jid: jid.toString(), sessionsClosed: sessions.length };
+    },
+
+    'user.passwd': async (args) => {
+      const jid = this.account(args.string('jid'));
+      const changed = await withPassword(() => this.target.directory.setPassword(jid.domain, jid.local, args.string('password')));
+      if (!changed) throw new CliError(`no such user ${jid}`);
+      return { jid: jid.toString() };
+    },
+
+    'user.list': async (args) => {
+      const domain = args.optionalString('domain');
+      const domains = domain === undefined ? this.target.config.hosts.map((h) => h.domain) : [hostDomain(this.target.config, domain)];
+      const users: string[] = [];
+      for (const d of domains) for (const user of await this.target.directory.listUsers(d)) users.push(`${user}@${d}`);
+      return { users };
+    },
+
+    'roster.list': async (args) => {
+      const jid = await this.existingAccount(args.string('jid'));
+      return this.target.store.rosters.get(jid.domain, jid.local);
+    },
+
+    'roster.add': async (args) => {
+      const jid = await this.existingAccount(args.string('jid'));
+      const contact = parseJid(args.string('contact'));
+      if (contact.resource) throw new CliError(`the contact must be a bare JID, without "/${contact.resource}"`);
+      const subscription = args.string('subscription') as Subscription;
+      if (!SUBSCRIPTIONS.includes(subscription)) {
+        throw new CliError(`subscription must be one of ${SUBSCRIPTIONS.join(', ')}, not "${subscription}"`);
+      }
+      const name = args.optionalString('name');
+      const item: RosterItem = {
+        jid: contact.toString(),
+        ...(name ? { name } : {}),
+        subscription,
+        groups: [...new Set(args.strings('groups'))],
+      };
+      // The roster module stores the item and pushes it to the user's online resources.
+      const handled = await this.target.hub?.xmpp.hooks.fire('roster/admin-set', { user: jid, item });
+      if (!handled) await this.target.store.rosters.put(jid.domain, jid.local, item);
+      return { jid: jid.toString(), item };
+    },
+
+    status: async () => {
+      const { hub, config } = this.target;
+      if (!hub) throw new CliError('Switchboard is not running');
+      const sessions: SessionInfo[] = [];
+      const domains = Object.fromEntries(config.hosts.map((h) => [h.domain, 0]));
+      for (const session of hub.xmpp.sessions.all()) {
+        const jid = session.jid!;
+        sessions.push({
+          jid: jid.toString(),
+          address: session.remoteAddress,
+          tls: session.secure,
+          since: (this.boundAt.get(session) ?? new Date()).toISOString(),
+        });
+        domains[jid.domain] = (domains[jid.domain] ?? 0) + 1;
+      }
+      return { sessions, domains, listeners: listeners(hub) };
+    },
+  };
+
+  private account(text: string) {
+    return accountJid(this.target.config, text);
+  }
+
+  private async existingAccount(text: string) {
+    const jid = this.account(text);
+    if (!(await this.target.directory.userExists(jid.domain, jid.local))) throw new CliError(`no such user ${jid}`);
+    return jid;
+  }
+}
+
+/** The c2s listeners with their actual ports: per interface, STARTTLS then direct TLS. */
+function listeners(hub: Hub): ListenerInfo[] {
+  const { interfaces, direct_tls_port: directTls } = hub.config.c2s;
+  const ports = hub.c2s.ports();
+  const result: ListenerInfo[] = [];
+  for (const address of interfaces) {
+    result.push({ address, port: ports[result.length]!, kind: 'starttls' });
+    if (directTls !== null) result.push({ address, port: ports[result.length]!, kind: 'direct-tls' });
+  }
+  return result;
+}
+
+// The directory refuses unusable passwords (empty, not SASLprep) with a RangeError.
+async function withPassword(change: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await change();
+  } catch (err) {
+    if (err instanceof RangeError) throw new CliError(`password refused: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Arguments of a command, checked, since over the socket they are whatever JSON was sent. */
+class Args {
+  private readonly raw: Record<string, unknown>;
+
+  constructor(raw: unknown) {
+    this.raw = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  }
+
+  string(name: string): string {
+    const value = this.raw[name];
+    if (typeof value !== 'string') throw new CliError(`argument "${name}" must be a string`);
+    return value;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.raw[name] === undefined ? undefined : this.string(name);
+  }
+
+  strings(name: string): string[] {
+    const value = this.raw[name] ?? [];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+      throw new CliError(`argument "${name}" must be a list of strings`);
+    }
+    return value;
+  }
+}

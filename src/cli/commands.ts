@@ -1,0 +1,88 @@
+// Every command of the CLI.
+import { check } from './check.js';
+import type { Command } from './command.js';
+import { rosterAdd, rosterList } from './roster.js';
+import { start } from './start.js';
+import { status } from './status.js';
+import { userAdd, userDelete, userList, userPasswd } from './user.js';
+
+const RUNNING_OR_NOT =
+  'Talks to the running hub over its admin socket; with the hub stopped, opens its database directly.';
+
+export const commands: Command[] = [
+  {
+    name: 'start',
+    args: '',
+    summary: 'Run the hub in the foreground',
+    details:
+      'Loads and checks the configuration, ensures certificates, starts the hub and opens the admin socket.\n' +
+      'SIGTERM or SIGINT stops it cleanly (clients get <system-shutdown/>, the database is flushed)\n' +
+      'and it exits 0; a second signal exits at once.',
+    run: (input) => start(input.configFile),
+  },
+  {
+    name: 'check',
+    args: '',
+    summary: 'Check the configuration, certificates, ports and DNS records',
+    details: 'Exits 0 when there are no errors (warnings allowed), 1 otherwise.',
+    run: (input) => check(input.configFile),
+  },
+  {
+    name: 'user add',
+    args: '<jid>',
+    summary: 'Create an account',
+    details: `Without --password, the password is read from the first line of standard input.\n${RUNNING_OR_NOT}`,
+    options: { password: { value: 'P' } },
+    run: userAdd,
+  },
+  {
+    name: 'user delete',
+    args: '<jid>',
+    summary: 'Delete an account and all its data; its sessions are closed',
+    details: RUNNING_OR_NOT,
+    run: userDelete,
+  },
+  {
+    name: 'user passwd',
+    args: '<jid>',
+    summary: 'Change the password of an account',
+    details: `Without --password, the password is read from the first line of standard input.\n${RUNNING_OR_NOT}`,
+    options: { password: { value: 'P' } },
+    run: userPasswd,
+  },
+  {
+    name: 'user list',
+    args: '[<domain>]',
+    summary: 'List the accounts of one host, or of all',
+    details: RUNNING_OR_NOT,
+    run: userList,
+  },
+  {
+    name: 'roster list',
+    args: '<jid>',
+    summary: "Show a user's contacts",
+    details: RUNNING_OR_NOT,
+    run: rosterList,
+  },
+  {
+    name: 'roster add',
+    args: '<jid> <contact-jid>',
+    summary: "Add or replace a contact in a user's roster",
+    details:
+      'The subscription defaults to none. On a running hub the user\'s online clients get the change\n' +
+      `at once (roster push). ${RUNNING_OR_NOT}`,
+    options: {
+      name: { value: 'N' },
+      group: { value: 'G', multiple: true },
+      subscription: { value: 'both|to|from|none' },
+    },
+    run: rosterAdd,
+  },
+  {
+    name: 'status',
+    args: '',
+    summary: 'Show the sessions online and the ports of the running hub',
+    details: 'Exits 1 when the hub is not running.',
+    run: status,
+  },
+];

@@ -1,0 +1,98 @@
+// Message Carbons (XEP-0280): a resource that enabled carbons gets a copy of the user's
+// instant messages that other resources sent (<sent/>) or received (<received/>), so every
+// device shows both sides of each conversation.
+import { clone } from 'ltx';
+import type { Jid } from '../../core/jid.js';
+import type { ClientSession } from '../c2s/session.js';
+import { StanzaError } from '../errors.js';
+import type { ModuleContext, StanzaEvent, XmppModule } from '../module.js';
+import { Element, NS as XMPP_NS } from '../xml.js';
+
+const NS = 'urn:xmpp:carbons:2';
+const NS_FORWARD = 'urn:xmpp:forward:0';
+const NS_HINTS = 'urn:xmpp:hints';
+const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+
+export const carbonsModule: XmppModule = {
+  name: 'carbons',
+  load(ctx: ModuleContext) {
+    ctx.feature(NS, 'host');
+    const enabled = new WeakSet<ClientSession>();
+
+    ctx.onIq('set', 'bare', NS, (event) => {
+      const session = ctx.session(event.from);
+      if (!session || !event.from.bare.equals(event.to)) throw new StanzaError('not-allowed');
+      if (event.payload.name === 'enable') enabled.add(session);
+      else if (event.payload.name === 'disable') enabled.delete(session);
+      else throw new StanzaError('bad-request');
+    });
+
+    /** Copies to the user's enabled resources, except those in `skip`. */
+    const copy = (user: Jid, direction: 'sent' | 'received', stanza: Element, skip: Set<ClientSession>): void => {
+      // One forwarded copy serves every carbon: each is serialized as it is sent.
+      let forwarded: Element | undefined;
+      for (const session of ctx.sessions.resources(user)) {
+        if (!enabled.has(session) || skip.has(session)) continue;
+        forwarded ??= forwardedCopy(stanza);
+        const to = session.jid!;
+        const carbon = new Element('message', { from: to.bareString, to: to.toString(), type: stanza.attrs.type });
+        carbon.c(direction, { xmlns: NS }).cnode(forwarded);
+        session.send(carbon);
+      }
+    };
+
+    // Runs before the message module (priority 0) delivers; the resources that will get the
+    // message itself are worked out with the same RFC 6121 rules and get no copy (§7).
+    // Messages from a MUC, private ones included, are mirrored by the room itself.
+    const inbound = (event: StanzaEvent): false => {
+      const { stanza, from, to } = event;
+      if (eligible(stanza) && !stanza.getChild('x', NS_MUC_USER) && !from.bare.equals(to.bare)) {
+        copy(to.bare, 'received', stanza, directRecipients(ctx, to));
+      }
+      // §8: the recipient's server should remove the marker before delivery.
+      if (stanza.getChild('private', NS)) stanza.remove('private', NS);
+      return false;
+    };
+    ctx.on('message/full', inbound, 50);
+    ctx.on('message/bare', inbound, 50);
+
+    ctx.on('outbound/message', (event) => {
+      const { stanza, from, to, session } = event;
+      if (eligible(stanza) && !from.bare.equals(to.bare)) copy(from.bare, 'sent', stanza, new Set([session!]));
+      return false;
+    }, 50);
+  },
+};
+
+/** §6: chat messages and normal ones with a body, unless marked private (§8, XEP-0334 <no-copy/>). */
+function eligible(stanza: Element): boolean {
+  const type = stanza.attrs.type ?? 'normal';
+  if (type !== 'chat' && !(type === 'normal' && stanza.getChild('body'))) return false;
+  return !stanza.getChild('private', NS) && !stanza.getChild('no-copy', NS_HINTS);
+}
+
+function forwardedCopy(stanza: Element): Element {
+  const original = clone(stanza);
+  // Inside <forwarded/> the default namespace is no longer jabber:client.
+  original.attrs.xmlns = XMPP_NS.client;
+  const forwarded = new Element('forwarded', { xmlns: NS_FORWARD });
+  forwarded.cnode(original);
+  return forwarded;
+}
+
+/** Who the message module hands the message to: the bound full JID, else RFC 6121 §8.5.2.1.1. */
+function directRecipients(ctx: ModuleContext, to: Jid): Set<ClientSession> {
+  const addressed = to.resource ? ctx.session(to) : undefined;
+  if (addressed?.bound) return new Set([addressed]);
+  let best = -1;
+  let result = new Set<ClientSession>();
+  for (const session of ctx.sessions.resources(to.bare)) {
+    if (!session.presence || session.priority < 0 || session.priority < best) continue;
+    if (session.priority > best) {
+      best = session.priority;
+      result = new Set();
+    }
+    result.add(session);
+  }
+  return result;
+}
