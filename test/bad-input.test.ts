@@ -1,18 +1,13 @@
 // Hostile and broken input: each case gets its RFC 6120 stream error and a closed stream,
 // with a log line, while another user's session carries on and stored data survives.
 import assert from 'node:assert/strict';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { useHub } from './support/fixture.js';
 import { RawClient, STREAM_HEADER } from './support/raw.js';
 
 describe('bad input', () => {
-  let hub: TestHub;
-  let alice: TestClient;
-  let bob: TestClient;
-
-  before(async () => {
-    hub = await startHub({
-      yaml: `
+  const suite = useHub({
+    yaml: `
 c2s:
   interfaces: ["127.0.0.1"]
   port: 0
@@ -24,20 +19,16 @@ auth:
   scram_iterations: 4096
   allow_plain_without_tls: true
 `,
-    });
-    for (const [user, password] of [['alice', 'a-secret'], ['bob', 'b-secret'], ['mallory', 'm-secret'], ['carol', 'c-secret']]) {
-      await hub.addUser(user!, password!);
-    }
-    alice = await connect(hub, { username: 'alice', password: 'a-secret', resource: 'desk' });
-    bob = await connect(hub, { username: 'bob', password: 'b-secret', resource: 'desk' });
+    users: { alice: 'a-secret', bob: 'b-secret', mallory: 'm-secret', carol: 'c-secret' },
+  });
+  let alice: TestClient;
+  let bob: TestClient;
+
+  before(async () => {
+    alice = await suite.login('alice', { resource: 'desk' });
+    bob = await suite.login('bob', { resource: 'desk' });
     // A message waiting in carol's offline store must survive everything below.
     await alice.send(xml('message', { to: 'carol@localhost', type: 'chat', id: 'kept' }, xml('body', {}, 'still here')));
-  });
-
-  after(async () => {
-    await alice.stop();
-    await bob.stop();
-    await hub.stop();
   });
 
   /** Everyone else still chats: alice → bob round trip. */
@@ -51,7 +42,7 @@ auth:
     await client.waitFor(new RegExp(`<stream:error><${condition} xmlns=["']urn:ietf:params:xml:ns:xmpp-streams["']`));
     await client.waitFor(/<\/stream:stream>/);
     await client.waitClosed();
-    assert.ok(hub.logs.some((l) => l.condition === condition), `a log line names ${condition}`);
+    assert.ok(suite.hub.logs.some((l) => l.condition === condition), `a log line names ${condition}`);
   }
 
   const preAuthCases: Array<[string, string, string]> = [
@@ -64,7 +55,7 @@ auth:
   ];
   for (const [what, data, condition] of preAuthCases) {
     it(`closes a stream that sends ${what} with <${condition}/>`, async () => {
-      const raw = await RawClient.connect(hub.port);
+      const raw = await RawClient.connect(suite.hub.port);
       raw.send(data);
       await expectStreamError(raw, condition);
       await othersUnaffected(`after-${condition}-${what.length}`);
@@ -84,7 +75,7 @@ auth:
   ];
   for (const [what, attack, condition] of boundCases) {
     it(`closes an authenticated stream that sends ${what} with <${condition}/>`, async () => {
-      const raw = await RawClient.login(hub.port, 'mallory', 'm-secret');
+      const raw = await RawClient.login(suite.hub.port, 'mallory', 'm-secret');
       attack(raw);
       await expectStreamError(raw, condition);
       await othersUnaffected(`bound-${condition}-${what.length}`);
@@ -92,21 +83,17 @@ auth:
   }
 
   it('keeps serving a user whose connection vanished mid-stanza', async () => {
-    const raw = await RawClient.login(hub.port, 'mallory', 'm-secret', 'vanishing');
+    const raw = await RawClient.login(suite.hub.port, 'mallory', 'm-secret', 'vanishing');
     raw.send(`<message to='bob@localhost'><body>half a sta`);
     raw.destroy();
     await othersUnaffected('after-vanish');
-    const again = await RawClient.login(hub.port, 'mallory', 'm-secret', 'vanishing');
+    const again = await RawClient.login(suite.hub.port, 'mallory', 'm-secret', 'vanishing');
     again.destroy();
   });
 
   it('loses no stored message: the offline message is delivered after all of the above', async () => {
-    const carol = await connect(hub, { username: 'carol', password: 'c-secret' });
-    try {
-      const kept = await carol.waitFor((el) => el.attrs.id === 'kept');
-      assert.equal(kept.getChildText('body'), 'still here');
-    } finally {
-      await carol.stop();
-    }
+    const carol = await suite.login('carol');
+    const kept = await carol.waitFor((el) => el.attrs.id === 'kept');
+    assert.equal(kept.getChildText('body'), 'still here');
   });
 });

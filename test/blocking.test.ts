@@ -3,37 +3,22 @@
 import assert from 'node:assert/strict';
 import { Jid } from '../src/core/jid.js';
 import type { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { useHub } from './support/fixture.js';
+import { sync } from './support/stanzas.js';
 
 const NS = 'urn:xmpp:blocking';
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 describe('blocking command (XEP-0191)', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-  let counter = 0;
-
-  before(async () => {
-    hub = await startHub();
-  });
-  after(() => hub.stop());
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-  });
+  const suite = useHub();
+  const login = (username: string, resource: string) => suite.login(username, { resource });
 
   /** Fresh accounts per test, so no block list leaks from one test into the next. */
   async function users(...names: string[]): Promise<string[]> {
-    counter++;
-    const accounts = names.map((name) => `${name}${counter}`);
-    for (const account of accounts) await hub.addUser(account, 'secret');
+    const accounts: string[] = [];
+    for (const name of names) accounts.push(await suite.account(name));
     return accounts;
-  }
-
-  async function login(username: string, resource: string): Promise<TestClient> {
-    const client = await connect(hub, { username, password: 'secret', resource });
-    clients.push(client);
-    return client;
   }
 
   const items = (el: Element | undefined) => el?.getChildren('item').map((i) => i.attrs.jid) ?? [];
@@ -43,9 +28,6 @@ describe('blocking command (XEP-0191)', () => {
     client.iq(xml('iq', { type: 'set' }, xml('block', { xmlns: NS }, ...jids.map((jid) => xml('item', { jid })))));
   const unblock = (client: TestClient, ...jids: string[]) =>
     client.iq(xml('iq', { type: 'set' }, xml('unblock', { xmlns: NS }, ...jids.map((jid) => xml('item', { jid })))));
-  /** A round trip to the server: everything sent to the client before it has arrived. */
-  const sync = (client: TestClient) =>
-    client.iq(xml('iq', { type: 'get', to: 'localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
   const chat = (to: string, id: string) => xml('message', { to, type: 'chat', id }, xml('body', {}, `message ${id}`));
   const errorOf = (client: TestClient, id: string) =>
     client.waitFor((el) => el.attrs.type === 'error' && el.attrs.id === id).then((el) => el.getChild('error')!);
@@ -174,7 +156,7 @@ describe('blocking command (XEP-0191)', () => {
     await desk.waitFor((el) => el.attrs.id === 's1');
 
     const query = (user: string, contact: string) =>
-      hub.hub.xmpp.hooks.fire('privacy/blocked', { user: Jid.parse(user), contact: Jid.parse(contact) });
+      suite.hub.hub.xmpp.hooks.fire('privacy/blocked', { user: Jid.parse(user), contact: Jid.parse(contact) });
     assert.equal(await query(`${alice}@localhost`, `${carol}@localhost/home`), true, 'a user of a blocked domain');
     assert.equal(await query(`${alice}@localhost`, 'muc.localhost'), true, 'a subdomain of a blocked domain');
     assert.equal(await query(`${alice}@localhost`, `${alice}@localhost/other`), false, '…but never the own account');
@@ -184,11 +166,10 @@ describe('blocking command (XEP-0191)', () => {
 
   it('sends unavailable presence to a subscribed contact when blocking it, current presence when unblocking', async () => {
     const [alice, bob] = await users('alice', 'bob');
-    await hub.hub.store.rosters.put('localhost', alice, { jid: `${bob}@localhost`, subscription: 'both', groups: [] });
-    await hub.hub.store.rosters.put('localhost', bob, { jid: `${alice}@localhost`, subscription: 'both', groups: [] });
+    await suite.hub.hub.store.rosters.put('localhost', alice, { jid: `${bob}@localhost`, subscription: 'both', groups: [] });
+    await suite.hub.hub.store.rosters.put('localhost', bob, { jid: `${alice}@localhost`, subscription: 'both', groups: [] });
     const contact = await login(bob, 'home');
-    const desk = await connect(hub, { username: alice, password: 'secret', resource: 'desk', presence: false });
-    clients.push(desk);
+    const desk = await suite.login(alice, { resource: 'desk', presence: false });
     await desk.send(xml('presence', {}, xml('status', {}, 'at my desk')));
     await contact.waitFor((el) => el.is('presence') && el.attrs.from === `${alice}@localhost/desk` && !el.attrs.type);
 

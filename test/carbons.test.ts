@@ -2,38 +2,24 @@
 // resources get them, and which messages are not copied.
 import assert from 'node:assert/strict';
 import type { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { useHub } from './support/fixture.js';
+import { sync } from './support/stanzas.js';
 
 const NS = 'urn:xmpp:carbons:2';
 const FORWARD = 'urn:xmpp:forward:0';
 
 describe('message carbons (XEP-0280)', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-
-  before(async () => {
-    hub = await startHub();
-    await hub.addUser('alice', 'secret');
-    await hub.addUser('bob', 'secret');
-  });
-  after(() => hub.stop());
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-  });
+  const suite = useHub({ users: ['alice', 'bob'] });
 
   async function login(username: string, resource: string, options: { carbons?: boolean; priority?: number } = {}): Promise<TestClient> {
-    const client = await connect(hub, { username, password: 'secret', resource, presence: false });
-    clients.push(client);
+    const client = await suite.login(username, { resource, presence: false });
     if (options.carbons) await client.iq(xml('iq', { type: 'set' }, xml('enable', { xmlns: NS })));
     await client.send(xml('presence', {}, xml('priority', {}, String(options.priority ?? 0))));
     await sync(client);
     return client;
   }
 
-  /** A round trip to the server: everything sent to the client before it has arrived. */
-  const sync = (client: TestClient) =>
-    client.iq(xml('iq', { type: 'get', to: 'localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
   const isCarbon = (direction: 'sent' | 'received', id: string) => (el: Element) =>
     el.is('message') && carbonOf(el, direction)?.attrs.id === id;
   const carbons = (client: TestClient) =>

@@ -1,25 +1,18 @@
 // Service discovery (XEP-0030) of the server and of user accounts, as a client sees it.
 import assert from 'node:assert/strict';
 import type { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { useHub } from './support/fixture.js';
 
 const INFO = 'http://jabber.org/protocol/disco#info';
 const ITEMS = 'http://jabber.org/protocol/disco#items';
 
 describe('service discovery (XEP-0030)', () => {
-  let hub: TestHub;
+  const suite = useHub({ users: { alice: 'wonderland', bob: 'builder' } });
   let alice: TestClient;
 
   before(async () => {
-    hub = await startHub();
-    await hub.addUser('alice', 'wonderland');
-    await hub.addUser('bob', 'builder');
-    alice = await connect(hub, { username: 'alice', password: 'wonderland' });
-  });
-  after(async () => {
-    await alice.stop();
-    await hub.stop();
+    alice = await suite.login('alice');
   });
 
   const query = async (ns: string, to?: string, node?: string): Promise<Element> => {

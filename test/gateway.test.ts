@@ -2,21 +2,15 @@
 // with XMPP users without knowing XMPP (here the loopback echo gateway).
 import assert from 'node:assert/strict';
 import { EchoGateway } from '../gateways/echo/index.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { useHub } from './support/fixture.js';
 
 describe('gateways on the signal bus', () => {
-  let hub: TestHub;
+  const suite = useHub({ gateways: [new EchoGateway('echo.localhost')], users: ['alice'] });
   let alice: TestClient;
 
   before(async () => {
-    hub = await startHub({ gateways: [new EchoGateway('echo.localhost')] });
-    await hub.addUser('alice', 'secret');
-    alice = await connect(hub, { username: 'alice', password: 'secret', resource: 'r' });
-  });
-  after(async () => {
-    await alice.stop();
-    await hub.stop();
+    alice = await suite.login('alice', { resource: 'r' });
   });
 
   it('turns a chat message into a MESSAGE signal and the answer back into a message', async () => {

@@ -1,39 +1,24 @@
 // Offline messages (XEP-0160) with delay stamps (XEP-0203), storage hints (XEP-0334) and
 // the per-user quota, seen from xmpp.js clients.
 import assert from 'node:assert/strict';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
 import type { Element } from '../src/xmpp/xml.js';
+import { xml, type TestClient } from './support/client.js';
+import { useHub } from './support/fixture.js';
+import { localhostYaml } from './support/hub.js';
+import { sync } from './support/stanzas.js';
 
 const QUOTA = 3;
 const HINTS = 'urn:xmpp:hints';
 
 describe('offline messages (XEP-0160)', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-  let counter = 0;
-
-  before(async () => {
-    hub = await startHub({ yaml: `hosts:\n  - domain: localhost\n    require_encryption: optional\n    offline_quota: ${QUOTA}\n` });
-  });
-  after(() => hub.stop());
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-  });
+  const suite = useHub({ yaml: localhostYaml(`offline_quota: ${QUOTA}`) });
+  const login = (username: string, resource: string, presence = true) => suite.login(username, { resource, presence });
 
   /** A fresh pair of accounts, so no test sees another's stored messages. */
   async function accounts(): Promise<{ alice: TestClient; bob: string }> {
-    counter++;
-    await hub.addUser(`alice${counter}`, 'secret');
-    await hub.addUser(`bob${counter}`, 'secret');
-    const alice = await login(`alice${counter}`, 'desk');
-    return { alice, bob: `bob${counter}` };
-  }
-
-  async function login(username: string, resource: string, presence = true): Promise<TestClient> {
-    const client = await connect(hub, { username, password: 'secret', resource, presence });
-    clients.push(client);
-    return client;
+    const alice = await suite.account('alice');
+    const bob = await suite.account('bob');
+    return { alice: await login(alice, 'desk'), bob };
   }
 
   function chat(to: string, id: string, ...children: Element[]): Element {
@@ -41,10 +26,10 @@ describe('offline messages (XEP-0160)', () => {
   }
 
   async function stored(username: string, count: number): Promise<void> {
-    for (let i = 0; i < 100 && await hub.hub.store.offline.count('localhost', username) !== count; i++) {
+    for (let i = 0; i < 100 && await suite.hub.hub.store.offline.count('localhost', username) !== count; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    assert.equal(await hub.hub.store.offline.count('localhost', username), count, 'messages stored');
+    assert.equal(await suite.hub.hub.store.offline.count('localhost', username), count, 'messages stored');
   }
 
   const isMessage = (el: Element) => el.is('message') && el.attrs.type !== 'error';
@@ -76,7 +61,7 @@ describe('offline messages (XEP-0160)', () => {
 
     await phone.stop();
     const again = await login(bob, 'phone');
-    await again.iq(xml('iq', { type: 'get', to: 'localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
+    await sync(again);
     assert.equal(again.received.filter(isMessage).length, 0, 'delivered messages are gone from the store');
   });
 
@@ -86,7 +71,7 @@ describe('offline messages (XEP-0160)', () => {
     await stored(bob, 1);
     const hidden = await login(bob, 'hidden', false);
     await hidden.send(xml('presence', {}, xml('priority', {}, '-1')));
-    await hidden.iq(xml('iq', { type: 'get', to: 'localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
+    await sync(hidden);
     await stored(bob, 1);
     assert.equal(hidden.received.filter((el) => el.attrs.id === 'n1').length, 0);
 

@@ -6,11 +6,11 @@ import { Jid } from '../src/core/jid.js';
 import type { StanzaEvent } from '../src/xmpp/module.js';
 import { priorityOf } from '../src/xmpp/modules/presence.js';
 import { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { PASSWORD, useHub } from './support/fixture.js';
+import { PLAIN_ALLOWED } from './support/hub.js';
 import { RawClient } from './support/raw.js';
-
-const PASSWORD = 'secret';
+import { bare, flush, setRosterItem, subscribeMutually } from './support/stanzas.js';
 
 describe('presence priority', () => {
   const priority = (text?: string) => priorityOf(text === undefined ? new Element('presence') : xml('presence', {}, xml('priority', {}, text)));
@@ -27,48 +27,29 @@ describe('presence priority', () => {
 });
 
 describe('presence between clients', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-  let counter = 0;
+  const suite = useHub({ yaml: PLAIN_ALLOWED });
+  const { account } = suite;
   /** Pairs (user, contact) the blocking hook reports as blocked. */
   const blocked = new Set<string>();
   const initial: StanzaEvent[] = [];
 
-  before(async () => {
-    hub = await startHub({ yaml: 'auth:\n  scram_iterations: 4096\n  allow_plain_without_tls: true\n' });
-    const { hooks } = hub.hub.xmpp;
+  before(() => {
+    const { hooks } = suite.hub.hub.xmpp;
     hooks.on('privacy/blocked', (e) => {
       const { user, contact } = e as { user: Jid; contact: Jid };
       return blocked.has(`${user.bareString} ${contact.bareString}`);
     });
     hooks.on('presence/initial', (e) => void initial.push(e as StanzaEvent));
   });
-  afterEach(async () => {
+  afterEach(() => {
     blocked.clear();
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
   });
-  after(() => hub.stop());
 
-  async function account(base: string): Promise<string> {
-    const name = `${base}${++counter}`;
-    await hub.addUser(name, PASSWORD);
-    return name;
-  }
-
-  const bare = (name: string) => `${name}@localhost`;
-
-  /** Makes `a` and `b` subscribed to each other's presence, through the admin hook. */
-  async function mutual(a: string, b: string): Promise<void> {
-    for (const [user, contact] of [[a, b], [b, a]]) {
-      const item = { jid: bare(contact!), subscription: 'both' as const, groups: [] };
-      await hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(user!)), item });
-    }
-  }
+  const mutual = (a: string, b: string) => subscribeMutually(suite.hub, a, b);
 
   /** Logs in and sends initial presence, with `status` if given. */
   async function online(username: string, resource = 'r', status?: string): Promise<TestClient> {
-    const client = await connect(hub, { username, password: PASSWORD, resource, presence: false });
-    clients.push(client);
+    const client = await suite.login(username, { resource, presence: false });
     await client.send(status === undefined ? xml('presence') : xml('presence', {}, xml('status', {}, status)));
     return client;
   }
@@ -76,19 +57,12 @@ describe('presence between clients', () => {
   const presenceFrom = (from: string, type?: string) => (el: Element) =>
     el.is('presence') && el.attrs.from === from && el.attrs.type === type;
 
-  /** Resolves once `to` has received everything `from`'s earlier stanzas made the server send it. */
-  async function flush(from: TestClient, to: TestClient): Promise<void> {
-    const id = `flush-${++counter}`;
-    await from.send(xml('message', { to: to.jid, id, type: 'chat' }, xml('body', {}, 'flush')));
-    await to.waitFor((el) => el.attrs.id === id);
-  }
-
   it('broadcasts presence to subscribed contacts and not to others', async () => {
     const [alice, bob, carol, dave] = [await account('alice'), await account('bob'), await account('carol'), await account('dave')];
     await mutual(alice, bob);
     // Alice follows Dave, but Dave does not follow Alice.
-    await hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(alice)), item: { jid: bare(dave), subscription: 'to', groups: [] } });
-    await hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(dave)), item: { jid: bare(alice), subscription: 'from', groups: [] } });
+    await setRosterItem(suite.hub, alice, dave, 'to');
+    await setRosterItem(suite.hub, dave, alice, 'from');
     const b = await online(bob);
     const c = await online(carol);
     const d = await online(dave);
@@ -128,7 +102,7 @@ describe('presence between clients', () => {
     const b = await online(bob, 'phone');
     await b.send(xml('presence', { type: 'unavailable' }, xml('status', {}, 'gone fishing')));
     await flush(b, b);
-    await clients.pop()!.stop();
+    await b.stop();
 
     const a = await online(alice);
     const last = await a.waitFor(presenceFrom(`${bare(bob)}/phone`, 'unavailable'));
@@ -141,7 +115,7 @@ describe('presence between clients', () => {
     await mutual(alice, bob);
     const b = await online(bob);
     const d = await online(dave);
-    const raw = await RawClient.login(hub.port, alice, PASSWORD, 'flaky');
+    const raw = await RawClient.login(suite.hub.port, alice, PASSWORD, 'flaky');
     raw.send('<presence/>');
     raw.send(`<presence to='${bare(dave)}/r'><status>psst</status></presence>`);
     await b.waitFor(presenceFrom(`${bare(alice)}/flaky`));
@@ -179,8 +153,7 @@ describe('presence between clients', () => {
     const [alice, carol] = [await account('alice'), await account('carol')];
     const one = await online(alice, 'one');
     const two = await online(alice, 'two');
-    const silent = await connect(hub, { username: alice, password: PASSWORD, resource: 'silent', presence: false });
-    clients.push(silent);
+    const silent = await suite.login(alice, { resource: 'silent', presence: false });
     const c = await online(carol);
     await c.send(xml('presence', { to: bare(alice) }, xml('status', {}, 'to bare')));
     await c.send(xml('presence', { to: `${bare(alice)}/two` }, xml('status', {}, 'to two')));
@@ -196,8 +169,7 @@ describe('presence between clients', () => {
   it('counts a negative-priority resource as available for presence but not for bare-JID chats', async () => {
     const [alice, bob] = [await account('alice'), await account('bob')];
     await mutual(alice, bob);
-    const hidden = await connect(hub, { username: bob, password: PASSWORD, resource: 'hidden', presence: false });
-    clients.push(hidden);
+    const hidden = await suite.login(bob, { resource: 'hidden', presence: false });
     await hidden.send(xml('presence', {}, xml('priority', {}, '-5')));
     const visible = await online(bob, 'visible');
     const a = await online(alice);

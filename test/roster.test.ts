@@ -4,40 +4,19 @@
 import assert from 'node:assert/strict';
 import { Jid } from '../src/core/jid.js';
 import type { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { PASSWORD, useHub } from './support/fixture.js';
+import { PLAIN_ALLOWED } from './support/hub.js';
 import { RawClient } from './support/raw.js';
+import { bare, flush, subscribeMutually } from './support/stanzas.js';
 
 const ROSTER = 'jabber:iq:roster';
-const PASSWORD = 'secret';
 
 describe('rosters', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-  let counter = 0;
-
-  before(async () => {
-    hub = await startHub({ yaml: 'auth:\n  scram_iterations: 4096\n  allow_plain_without_tls: true\n' });
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-  });
-  after(() => hub.stop());
-
-  /** A new account, so that no test sees another's roster. */
-  async function account(base: string): Promise<string> {
-    const name = `${base}${++counter}`;
-    await hub.addUser(name, PASSWORD);
-    return name;
-  }
-
-  async function login(username: string, resource = 'r'): Promise<TestClient> {
-    const client = await connect(hub, { username, password: PASSWORD, resource });
-    clients.push(client);
-    return client;
-  }
-
-  const bare = (name: string) => `${name}@localhost`;
+  // A new account per test, so that no test sees another's roster.
+  const suite = useHub({ yaml: PLAIN_ALLOWED });
+  const { account } = suite;
+  const login = (username: string, resource = 'r') => suite.login(username, { resource });
 
   function get(client: TestClient, attrs: Record<string, string> = {}): Promise<Element> {
     return client.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: ROSTER, ...attrs })));
@@ -54,13 +33,6 @@ describe('rosters', () => {
     const item = el.is('iq') && el.attrs.type === 'set' ? el.getChild('query', ROSTER)?.getChild('item') : undefined;
     return item?.attrs.jid === contact && (subscription === undefined || item.attrs.subscription === subscription);
   };
-
-  /** Resolves once `to` has received everything `from`'s earlier stanzas made the server send it. */
-  async function flush(from: TestClient, to: TestClient): Promise<void> {
-    const id = `flush-${++counter}`;
-    await from.send(xml('message', { to: to.jid, id, type: 'chat' }, xml('body', {}, 'flush')));
-    await to.waitFor((el) => el.attrs.id === id);
-  }
 
   it('adds an item with a name and groups, pushing it to every resource that requested the roster', async () => {
     const alice = await account('alice');
@@ -115,9 +87,7 @@ describe('rosters', () => {
 
   it('removing a contact cancels the subscriptions both ways and shows the user unavailable (§2.5.2)', async () => {
     const [alice, bob] = [await account('alice'), await account('bob')];
-    const both = (contact: string) => ({ jid: bare(contact), subscription: 'both' as const, groups: [] });
-    await hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(alice)), item: both(bob) });
-    await hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(bob)), item: both(alice) });
+    await subscribeMutually(suite.hub, alice, bob);
     const a = await login(alice);
     const b = await login(bob);
     await get(a);
@@ -150,7 +120,7 @@ describe('rosters', () => {
 
   it('offers roster versioning and answers a current version with an empty result (XEP-0237)', async () => {
     const alice = await account('alice');
-    const raw = await RawClient.login(hub.port, alice, PASSWORD);
+    const raw = await RawClient.login(suite.hub.port, alice, PASSWORD);
     raw.destroy();
     assert.match(raw.text, /<ver xmlns=["']urn:xmpp:features:rosterver["']/);
 
@@ -176,7 +146,7 @@ describe('rosters', () => {
     const client = await login(alice);
     await get(client);
     const item = { jid: 'grace@example.org', name: 'Grace', subscription: 'both' as const, groups: ['Admins'] };
-    const handled = await hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(alice)), item });
+    const handled = await suite.hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(alice)), item });
     assert.equal(handled, true);
     await client.waitFor(isPush('grace@example.org', 'both'));
     const [stored] = items(await get(client));

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { PASSWORD, useHub } from './support/fixture.js';
 import { RawClient } from './support/raw.js';
 
 const PING = 'urn:xmpp:ping';
@@ -13,22 +13,8 @@ const PRIVATE = 'jabber:iq:private';
 const LAST = 'jabber:iq:last';
 
 describe('service XEPs', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-  const login = async (username: string, presence = true): Promise<TestClient> => {
-    const client = await connect(hub, { username, password: 'secret', presence });
-    clients.push(client);
-    return client;
-  };
-
-  before(async () => {
-    hub = await startHub();
-    for (const user of ['alice', 'bob', 'carol', 'eve']) await hub.addUser(user, 'secret');
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-  });
-  after(() => hub.stop());
+  const suite = useHub({ users: ['alice', 'bob', 'carol', 'eve'] });
+  const login = (username: string, presence = true) => suite.login(username, { presence });
 
   describe('software version (XEP-0092)', () => {
     it('names the server, its release and its platform', async () => {
@@ -63,11 +49,8 @@ describe('service XEPs', () => {
     });
 
     describe('server to client', () => {
-      let pingHub: TestHub;
-
-      before(async () => {
-        pingHub = await startHub({
-          yaml: `
+      const pinging = useHub({
+        yaml: `
 c2s:
   interfaces: ["127.0.0.1"]
   port: 0
@@ -78,15 +61,11 @@ auth:
   scram_iterations: 4096
   allow_plain_without_tls: true
 `,
-        });
-        await pingHub.addUser('alice', 'secret');
-        await pingHub.addUser('bob', 'secret');
+        users: ['alice', 'bob'],
       });
-      after(() => pingHub.stop());
 
       it('keeps pinging an idle client that answers', async () => {
-        const alice = await connect(pingHub, { username: 'alice', password: 'secret' });
-        clients.push(alice);
+        const alice = await pinging.login('alice');
         const isPing = (el: Element) => el.is('iq') && el.attrs.type === 'get' && el.getChild('ping', PING) !== undefined;
         const first = await alice.waitFor(isPing);
         assert.equal(first.attrs.from, 'localhost');
@@ -96,7 +75,7 @@ auth:
       });
 
       it('drops an idle client that does not answer, with <connection-timeout/>', async () => {
-        const raw = await RawClient.login(pingHub.port, 'bob', 'secret', 'silent');
+        const raw = await RawClient.login(pinging.hub.port, 'bob', PASSWORD, 'silent');
         try {
           await raw.waitFor(/<iq [^>]*to="bob@localhost\/silent"[^>]*><ping xmlns="urn:xmpp:ping"\/><\/iq>/);
           await raw.waitFor(/<connection-timeout xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/);
@@ -158,7 +137,7 @@ auth:
 
     before(async () => {
       // bob and eve's contact carol may see their presence; alice has no subscription.
-      const { rosters } = hub.hub.store;
+      const { rosters } = suite.hub.hub.store;
       await rosters.put('localhost', 'bob', { jid: 'carol@localhost', subscription: 'from', groups: [] });
       await rosters.put('localhost', 'eve', { jid: 'carol@localhost', subscription: 'both', groups: [] });
       await rosters.put('localhost', 'bob', { jid: 'alice@localhost', subscription: 'to', groups: [] });
@@ -178,7 +157,7 @@ auth:
     });
 
     it('gives the time since logout and the last unavailable status of a contact who is offline', async () => {
-      const bob = await connect(hub, { username: 'bob', password: 'secret' });
+      const bob = await login('bob');
       await bob.send(xml('presence', { type: 'unavailable' }, xml('status', {}, 'Heading Home')));
       await bob.stop();
       const carol = await login('carol');

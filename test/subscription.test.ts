@@ -2,14 +2,15 @@
 // handshakes between real clients: request and approval, cancelling, unsubscribing,
 // denial, pre-approval and requests kept for an offline contact.
 import assert from 'node:assert/strict';
-import { Jid } from '../src/core/jid.js';
 import {
   inbound, outbound, type SubscriptionStanza, type SubscriptionState,
 } from '../src/xmpp/roster/subscription.js';
 import type { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { PASSWORD, useHub } from './support/fixture.js';
+import { PLAIN_ALLOWED } from './support/hub.js';
 import { RawClient } from './support/raw.js';
+import { bare, flush, setRosterItem } from './support/stanzas.js';
 
 const STATES: Record<string, SubscriptionState> = {
   'None': { subscription: 'none', ask: false, pendingIn: false, approved: false },
@@ -118,38 +119,19 @@ describe('subscription state table (RFC 6121 Appendix A)', () => {
 });
 
 const ROSTER = 'jabber:iq:roster';
-const PASSWORD = 'secret';
 
 describe('presence subscriptions between clients', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-  let counter = 0;
-
-  before(async () => {
-    hub = await startHub({ yaml: 'auth:\n  scram_iterations: 4096\n  allow_plain_without_tls: true\n' });
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-  });
-  after(() => hub.stop());
-
-  /** A new account, so that no test sees another's roster. */
-  async function account(base: string): Promise<string> {
-    const name = `${base}${++counter}`;
-    await hub.addUser(name, PASSWORD);
-    return name;
-  }
+  // A new account per test, so that no test sees another's roster.
+  const suite = useHub({ yaml: PLAIN_ALLOWED });
+  const { account } = suite;
 
   /** Logs in, sends initial presence (with `status` if given) and requests the roster. */
   async function online(username: string, status?: string): Promise<TestClient> {
-    const client = await connect(hub, { username, password: PASSWORD, resource: 'r', presence: false });
-    clients.push(client);
+    const client = await suite.login(username, { resource: 'r', presence: false });
     await client.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: ROSTER })));
     await client.send(status === undefined ? xml('presence') : xml('presence', {}, xml('status', {}, status)));
     return client;
   }
-
-  const bare = (name: string) => `${name}@localhost`;
 
   function pushed(client: TestClient, contact: string, attrs: Record<string, string | undefined>): Promise<Element> {
     return client.waitFor((el) => {
@@ -160,13 +142,6 @@ describe('presence subscriptions between clients', () => {
 
   const presenceOf = (type: string | undefined, from: string) => (el: Element) =>
     el.is('presence') && el.attrs.type === type && el.attrs.from === from;
-
-  /** Resolves once `to` has received everything `from`'s earlier stanzas made the server send it. */
-  async function flush(from: TestClient, to: TestClient): Promise<void> {
-    const id = `flush-${++counter}`;
-    await from.send(xml('message', { to: to.jid, id, type: 'chat' }, xml('body', {}, 'flush')));
-    await to.waitFor((el) => el.attrs.id === id);
-  }
 
   async function subscribeBothWays(a: { name: string; client: TestClient }, b: { name: string; client: TestClient }): Promise<void> {
     for (const [from, to] of [[a, b], [b, a]] as const) {
@@ -222,8 +197,7 @@ describe('presence subscriptions between clients', () => {
     await b.send(xml('presence', { to: bare(alice), type: 'subscribed' }));
     await pushed(a, bare(bob), { subscription: 'to' });
     // Alice's side loses the subscription (as after a restore from an old backup).
-    const item = { jid: bare(bob), subscription: 'none' as const, groups: [] };
-    await hub.hub.xmpp.hooks.fire('roster/admin-set', { user: Jid.parse(bare(alice)), item });
+    await setRosterItem(suite.hub, alice, bob, 'none');
     await pushed(a, bare(bob), { subscription: 'none', ask: undefined });
 
     await a.send(xml('presence', { to: bare(bob), type: 'subscribe' }));
@@ -303,7 +277,7 @@ describe('presence subscriptions between clients', () => {
 
   it('advertises pre-approval support as a stream feature', async () => {
     const user = await account('raw');
-    const raw = await RawClient.login(hub.port, user, PASSWORD);
+    const raw = await RawClient.login(suite.hub.port, user, PASSWORD);
     try {
       assert.match(raw.text, /<sub xmlns=["']urn:xmpp:features:pre-approval["']/);
     } finally {
@@ -322,14 +296,14 @@ describe('presence subscriptions between clients', () => {
       const request = await b.waitFor(presenceOf('subscribe', bare(alice)));
       assert.equal(request.getChildText('status'), 'remember me');
       assert.ok(request.getChild('delay', 'urn:xmpp:delay')?.attrs.stamp, 'marked as delayed');
-      await clients.pop()!.stop();
+      await b.stop();
     }
 
     const b = await online(bob);
     await b.waitFor(presenceOf('subscribe', bare(alice)));
     await b.send(xml('presence', { to: bare(alice), type: 'subscribed' }));
     await pushed(a, bare(bob), { subscription: 'to' });
-    await clients.pop()!.stop();
+    await b.stop();
 
     const again = await online(bob);
     await flush(again, again);

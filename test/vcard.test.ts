@@ -2,41 +2,21 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Element } from '../src/xmpp/xml.js';
-import { connect, xml, type TestClient } from './support/client.js';
-import { startHub, type TestHub } from './support/hub.js';
+import { xml, type TestClient } from './support/client.js';
+import { useHub } from './support/fixture.js';
+import { localhostYaml } from './support/hub.js';
 
 const NS = 'vcard-temp';
 const UPDATE_NS = 'vcard-temp:x:update';
 
 describe('vcard-temp (XEP-0054) and avatar hashes (XEP-0153)', () => {
-  let hub: TestHub;
-  const clients: TestClient[] = [];
-  const login = async (username: string, presence = true): Promise<TestClient> => {
-    const client = await connect(hub, { username, password: 'secret', presence });
-    clients.push(client);
-    return client;
-  };
+  const suite = useHub({ yaml: localhostYaml('vcard_max_size: 2048'), users: ['alice', 'bob', 'carol', 'dave'] });
+  const login = (username: string, presence = true) => suite.login(username, { presence });
   const getVcard = async (client: TestClient, to?: string): Promise<Element> => {
     const result = await client.iq(xml('iq', { type: 'get', to }, xml('vCard', { xmlns: NS })));
     return result.getChild('vCard', NS)!;
   };
   const setVcard = (client: TestClient, vcard: Element, to?: string) => client.iq(xml('iq', { type: 'set', to }, vcard));
-
-  before(async () => {
-    hub = await startHub({
-      yaml: `
-hosts:
-  - domain: localhost
-    require_encryption: optional
-    vcard_max_size: 2048
-`,
-    });
-    for (const user of ['alice', 'bob', 'carol', 'dave']) await hub.addUser(user, 'secret');
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-  });
-  after(() => hub.stop());
 
   it('gives a user an empty vCard of their own before they set one', async () => {
     const carol = await login('carol');
@@ -83,7 +63,7 @@ hosts:
   describe('avatar hash in presence (XEP-0153)', () => {
     before(async () => {
       // Mutual subscription, so each receives the other's presence broadcasts.
-      const { rosters } = hub.hub.store;
+      const { rosters } = suite.hub.hub.store;
       await rosters.put('localhost', 'alice', { jid: 'bob@localhost', subscription: 'both', groups: [] });
       await rosters.put('localhost', 'bob', { jid: 'alice@localhost', subscription: 'both', groups: [] });
     });

@@ -42,6 +42,14 @@ hosts:
     require_encryption: optional
 `;
 
+/** `auth` YAML that allows PLAIN without TLS, for raw streams and clear-text password iqs. */
+export const PLAIN_ALLOWED = 'auth:\n  scram_iterations: 4096\n  allow_plain_without_tls: true\n';
+
+/** `hosts` YAML: the one host localhost, encryption optional, with `settings` (one `key: value` each). */
+export function localhostYaml(...settings: string[]): string {
+  return 'hosts:\n  - domain: localhost\n    require_encryption: optional\n' + settings.map((s) => `    ${s}\n`).join('');
+}
+
 export async function startHub(options: TestHubOptions = {}): Promise<TestHub> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const text = mergeYaml(BASE, options.yaml ?? '') + `\ndata_dir: ${JSON.stringify(dataDir)}\n`;

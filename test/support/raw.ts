@@ -1,6 +1,8 @@
 // A raw XMPP connection for protocol-level tests: exact bytes out, everything received kept
 // as text, so tests can send what no well-behaved client library would.
 import net from 'node:net';
+import { parse } from 'ltx';
+import type { Element } from '../../src/xmpp/xml.js';
 
 export const STREAM_HEADER = (to = 'localhost') =>
   `<?xml version='1.0'?><stream:stream to='${to}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
@@ -33,11 +35,17 @@ export class RawClient {
     });
   }
 
-  /** Opens a stream, authenticates with PLAIN (needs plain auth allowed) and binds `resource`. */
-  static async login(port: number, username: string, password: string, resource = 'raw'): Promise<RawClient> {
+  /** Opens a stream and reads its features, without authenticating. */
+  static async open(port: number): Promise<RawClient> {
     const client = await RawClient.connect(port);
     client.send(STREAM_HEADER());
     await client.waitFor(/<\/stream:features>/);
+    return client;
+  }
+
+  /** Opens a stream, authenticates with PLAIN (needs plain auth allowed) and binds `resource`. */
+  static async login(port: number, username: string, password: string, resource = 'raw'): Promise<RawClient> {
+    const client = await RawClient.open(port);
     const token = Buffer.from(`\0${username}\0${password}`).toString('base64');
     client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${token}</auth>`);
     await client.waitFor(/<success/);
@@ -64,6 +72,13 @@ export class RawClient {
 
   send(data: string): void {
     this.socket.write(data);
+  }
+
+  /** Sends an iq of `type` around `payload` and resolves with the answer (the iq with that id), parsed. */
+  async iq(id: string, type: 'get' | 'set', payload: string): Promise<Element> {
+    this.send(`<iq type='${type}' id='${id}'>${payload}</iq>`);
+    const [answer] = await this.waitFor(new RegExp(`<iq [^>]*id="${id}"[^>]*?(?:/>|>[\\s\\S]*?</iq>)`));
+    return parse(answer) as Element;
   }
 
   /** Resolves when the received text matches, rejects after the timeout. */

@@ -3,6 +3,7 @@
 // sessions are the same sessions with a different `Framing`.
 import { randomBytes } from 'node:crypto';
 import { Jid, JidError } from '../../core/jid.js';
+import { prepareUsername } from '../clear-text-auth.js';
 import { errorReply, streamError } from '../errors.js';
 import type { SaslContext, SaslExchange, SaslStep, ChannelBindingType } from '../sasl/mechanism.js';
 import type { XmppServer } from '../server.js';
@@ -312,12 +313,8 @@ export class ClientSession {
         'authentication failed');
       return this.saslFailure(step.condition, step.text);
     }
-    let local: string;
-    try {
-      local = Jid.parse(`${step.username}@${this.host}`).local;
-    } catch {
-      return this.saslFailure('not-authorized');
-    }
+    const local = prepareUsername(step.username, this.host);
+    if (local === undefined) return this.saslFailure('not-authorized');
     const account = `${local}@${this.host}`;
     if (!this.server.throttle.check(this.remoteAddress, account).allowed) {
       return this.saslFailure('temporary-auth-failure', 'this account is temporarily locked after failed logins');
@@ -404,11 +401,8 @@ export class ClientSession {
 
 /** The throttling key of an account: its prepared bare JID when the name is valid. */
 function accountKey(username: string, host: string): string {
-  try {
-    return Jid.parse(`${username}@${host}`).bareString;
-  } catch {
-    return `${username}@${host}`;
-  }
+  // Always of this host: a name like "bob@other.example/x" must not lock another host's account.
+  return `${prepareUsername(username, host) ?? username}@${host}`;
 }
 
 /** The RFC 3921 session iq: a no-op kept for old clients, before or after binding. */

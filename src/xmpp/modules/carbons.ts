@@ -5,7 +5,7 @@ import { clone } from 'ltx';
 import type { Jid } from '../../core/jid.js';
 import type { ClientSession } from '../c2s/session.js';
 import { StanzaError } from '../errors.js';
-import type { ModuleContext, StanzaEvent, XmppModule } from '../module.js';
+import type { ModuleContext, SessionEvent, StanzaEvent, XmppModule } from '../module.js';
 import { Element, NS as XMPP_NS } from '../xml.js';
 
 const NS = 'urn:xmpp:carbons:2';
@@ -18,14 +18,27 @@ export const carbonsModule: XmppModule = {
   load(ctx: ModuleContext) {
     ctx.feature(NS, 'host');
     const enabled = new WeakSet<ClientSession>();
+    // Enabled resources per account, so messages of users without carbons cost one lookup.
+    const perAccount = new Map<string, number>();
+    const count = (user: Jid): number => perAccount.get(user.bareString) ?? 0;
+    const setEnabled = (session: ClientSession, on: boolean): void => {
+      if (enabled.has(session) === on) return;
+      const key = session.jid!.bareString;
+      const next = count(session.jid!) + (on ? 1 : -1);
+      if (on) enabled.add(session);
+      else enabled.delete(session);
+      if (next > 0) perAccount.set(key, next);
+      else perAccount.delete(key);
+    };
 
     ctx.onIq('set', 'bare', NS, (event) => {
       const session = ctx.session(event.from);
       if (!session || !event.from.bare.equals(event.to)) throw new StanzaError('not-allowed');
-      if (event.payload.name === 'enable') enabled.add(session);
-      else if (event.payload.name === 'disable') enabled.delete(session);
+      if (event.payload.name === 'enable') setEnabled(session, true);
+      else if (event.payload.name === 'disable') setEnabled(session, false);
       else throw new StanzaError('bad-request');
     });
+    ctx.on<SessionEvent>('session/closed', ({ session }) => setEnabled(session, false));
 
     /** Copies to the user's enabled resources, except those in `skip`. */
     const copy = (user: Jid, direction: 'sent' | 'received', stanza: Element, skip: Set<ClientSession>): void => {
@@ -46,7 +59,7 @@ export const carbonsModule: XmppModule = {
     // Messages from a MUC, private ones included, are mirrored by the room itself.
     const inbound = (event: StanzaEvent): false => {
       const { stanza, from, to } = event;
-      if (eligible(stanza) && !stanza.getChild('x', NS_MUC_USER) && !from.bare.equals(to.bare)) {
+      if (count(to) > 0 && eligible(stanza) && !stanza.getChild('x', NS_MUC_USER) && !from.bare.equals(to.bare)) {
         copy(to.bare, 'received', stanza, directRecipients(ctx, to));
       }
       // §8: the recipient's server should remove the marker before delivery.
@@ -58,7 +71,7 @@ export const carbonsModule: XmppModule = {
 
     ctx.on('outbound/message', (event) => {
       const { stanza, from, to, session } = event;
-      if (eligible(stanza) && !from.bare.equals(to.bare)) copy(from.bare, 'sent', stanza, new Set([session!]));
+      if (count(from) > 0 && eligible(stanza) && !from.bare.equals(to.bare)) copy(from.bare, 'sent', stanza, new Set([session!]));
       return false;
     }, 50);
   },

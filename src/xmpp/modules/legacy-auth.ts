@@ -3,6 +3,7 @@
 // binds the resource. Digest logins are refused (they need the password stored in clear).
 import { Jid, JidError } from '../../core/jid.js';
 import type { ClientSession } from '../c2s/session.js';
+import { plainTextAllowed, prepareUsername } from '../clear-text-auth.js';
 import { StanzaError, errorElement } from '../errors.js';
 import type { ModuleContext, SessionEvent, XmppModule } from '../module.js';
 import { Element, payloadOf } from '../xml.js';
@@ -76,23 +77,6 @@ async function login(ctx: ModuleContext, session: ClientSession, query: Element)
   const refused = session.bindTo(jid);
   if (refused) throw new StanzaError(refused);
   return jid;
-}
-
-/** The account name as stored (a prepared RFC 7622 localpart), or undefined. */
-function prepareUsername(username: string, host: string): string | undefined {
-  try {
-    const jid = Jid.parse(`${username}@${host}`);
-    return jid.local && !jid.resource && jid.domain === host ? jid.local : undefined;
-  } catch (err) {
-    if (err instanceof JidError) return undefined;
-    throw err;
-  }
-}
-
-/** The password travels in clear text: over TLS, or where the operator allows plain text. */
-function plainTextAllowed(ctx: ModuleContext, session: ClientSession): boolean {
-  if (session.secure) return true;
-  return ctx.config.auth.allow_plain_without_tls && ctx.hostConfig(session.host)?.require_encryption !== 'required';
 }
 
 /** Plain text only: no <digest/> is offered. */

@@ -1,7 +1,8 @@
 // In-band registration (XEP-0077): account creation before authentication on hosts that
 // allow it, then password changes and removal of one's own account.
-import { Jid, JidError } from '../../core/jid.js';
+import type { Jid } from '../../core/jid.js';
 import type { ClientSession } from '../c2s/session.js';
+import { plainTextAllowed, prepareUsername } from '../clear-text-auth.js';
 import { StanzaError, errorElement } from '../errors.js';
 import type { IqEvent, ModuleContext, XmppModule } from '../module.js';
 import { Element, payloadOf } from '../xml.js';
@@ -107,23 +108,6 @@ async function checkedPassword<T>(op: () => Promise<T>): Promise<T> {
     if (err instanceof RangeError) throw new StanzaError('not-acceptable', 'this password is not allowed');
     throw err;
   }
-}
-
-/** The account name as stored (a prepared RFC 7622 localpart), or undefined. */
-function prepareUsername(username: string, host: string): string | undefined {
-  try {
-    const jid = Jid.parse(`${username}@${host}`);
-    return jid.local && !jid.resource && jid.domain === host ? jid.local : undefined;
-  } catch (err) {
-    if (err instanceof JidError) return undefined;
-    throw err;
-  }
-}
-
-/** Passwords travel in clear text: over TLS, or where the operator allows plain text. */
-function plainTextAllowed(ctx: ModuleContext, session: ClientSession): boolean {
-  if (session.secure) return true;
-  return ctx.config.auth.allow_plain_without_tls && ctx.hostConfig(session.host)?.require_encryption !== 'required';
 }
 
 function fields(): Element {
