@@ -59,13 +59,13 @@ function describeError(el: Element): SignalContent['error'] {
  * content when a gateway made the signal.
  */
 export function stanzaOf(signal: Signal): Element {
+  // The hot path: XMPP to XMPP, forwarded without reading the neutral view.
+  if (signal instanceof StanzaSignal) return signal.stanza!;
   const original = signal.stanza;
-  const content = signal.content;
-  if (original) {
-    if (content.type !== 'error' || original.attrs.type === 'error') return original;
-    return errorReply(original, content.error!);
-  }
-  return buildStanza(signal);
+  if (!original) return buildStanza(signal);
+  const { content } = signal;
+  if (content.type !== 'error' || original.attrs.type === 'error') return original;
+  return errorReply(original, content.error!);
 }
 
 function buildStanza(signal: Signal): Element {

@@ -137,7 +137,8 @@ class PresenceService {
   private async toSubscribers(from: Jid, roster: UserRoster, stanza: Element): Promise<Set<string>> {
     const reached = new Set<string>();
     for (const contact of contacts(roster, (item) => hasFrom(item.subscription))) {
-      if (await isBlocked(this.ctx, roster.user, contact)) continue;
+      const blocked = isBlocked(this.ctx, roster.user, contact);
+      if (blocked instanceof Promise ? await blocked : blocked) continue;
       this.ctx.routeFrom(from, contact, readdressed(stanza, from.toString(), contact.toString()));
       reached.add(contact.bareString);
     }

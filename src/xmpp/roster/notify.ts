@@ -46,9 +46,12 @@ export function readdressed(stanza: Element, from: string, to: string): Element 
   return copy;
 }
 
-/** Asks the blocking module whether the local user blocks the contact (false when no module answers). */
-export async function isBlocked(ctx: ModuleContext, user: Jid, contact: Jid): Promise<boolean> {
-  return (await ctx.fire('privacy/blocked', { user: user.bare, contact })) === true;
+/**
+ * Asks the blocking module whether the local user blocks the contact (false when no module
+ * answers). Synchronous when the answer is known (online users), so fan-out does not wait.
+ */
+export function isBlocked(ctx: ModuleContext, user: Jid, contact: Jid): boolean | Promise<boolean> {
+  return ctx.fire('privacy/blocked', { user: user.bare, contact });
 }
 
 /**
