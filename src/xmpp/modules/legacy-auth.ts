@@ -3,8 +3,8 @@
 // binds the resource. Digest logins are refused (they need the password stored in clear).
 import { Jid, JidError } from '../../core/jid.js';
 import type { ClientSession } from '../c2s/session.js';
-import { plainTextAllowed, prepareUsername } from '../clear-text-auth.js';
-import { StanzaError, errorElement } from '../errors.js';
+import { answer, asStanzaError, failure, plainTextAllowed, prepareUsername } from '../clear-text-auth.js';
+import { StanzaError } from '../errors.js';
 import type { ModuleContext, SessionEvent, XmppModule } from '../module.js';
 import { Element, payloadOf } from '../xml.js';
 
@@ -31,7 +31,7 @@ export const legacyAuthModule: XmppModule = {
         if (type === 'get') return session.send(answer(iq, fields()));
         jid = await login(ctx, session, payloadOf(iq)!);
       } catch (err) {
-        return session.send(failure(iq, asStanzaError(ctx, err)));
+        return session.send(failure(iq, asStanzaError(ctx, err, 'legacy authentication')));
       }
       session.send(answer(iq));
       ctx.log.info({ jid: jid.toString(), session: session.id }, 'resource bound (legacy authentication)');
@@ -88,21 +88,3 @@ function fields(): Element {
   return query;
 }
 
-function answer(iq: Element, payload?: Element): Element {
-  const result = new Element('iq', { type: 'result', id: iq.attrs.id });
-  if (payload) result.cnode(payload);
-  return result;
-}
-
-/** An error reply without the request, which holds a password (XEP-0078 §3). */
-function failure(iq: Element, error: StanzaError): Element {
-  const reply = new Element('iq', { type: 'error', id: iq.attrs.id });
-  reply.cnode(errorElement(error.toSignalError(), error.appCondition));
-  return reply;
-}
-
-function asStanzaError(ctx: ModuleContext, err: unknown): StanzaError {
-  if (err instanceof StanzaError) return err;
-  ctx.log.error({ err }, 'legacy authentication failed');
-  return new StanzaError('internal-server-error');
-}

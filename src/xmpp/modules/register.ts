@@ -2,8 +2,8 @@
 // allow it, then password changes and removal of one's own account.
 import type { Jid } from '../../core/jid.js';
 import type { ClientSession } from '../c2s/session.js';
-import { plainTextAllowed, prepareUsername } from '../clear-text-auth.js';
-import { StanzaError, errorElement } from '../errors.js';
+import { answer, asStanzaError, failure, plainTextAllowed, prepareUsername } from '../clear-text-auth.js';
+import { StanzaError } from '../errors.js';
 import type { IqEvent, ModuleContext, XmppModule } from '../module.js';
 import { Element, payloadOf } from '../xml.js';
 
@@ -31,7 +31,7 @@ export const registerModule: XmppModule = {
         if (type === 'set') await register(ctx, limit, session, payloadOf(iq)!);
         session.send(answer(iq, type === 'get' ? fields() : undefined));
       } catch (err) {
-        session.send(failure(iq, asStanzaError(ctx, err)));
+        session.send(failure(iq, asStanzaError(ctx, err, 'registration')));
       }
     });
 
@@ -116,25 +116,6 @@ function fields(): Element {
   query.c('username');
   query.c('password');
   return query;
-}
-
-function answer(iq: Element, payload?: Element): Element {
-  const result = new Element('iq', { type: 'result', id: iq.attrs.id });
-  if (payload) result.cnode(payload);
-  return result;
-}
-
-/** An error reply without the request, which holds a password. */
-function failure(iq: Element, error: StanzaError): Element {
-  const reply = new Element('iq', { type: 'error', id: iq.attrs.id });
-  reply.cnode(errorElement(error.toSignalError(), error.appCondition));
-  return reply;
-}
-
-function asStanzaError(ctx: ModuleContext, err: unknown): StanzaError {
-  if (err instanceof StanzaError) return err;
-  ctx.log.error({ err }, 'registration failed');
-  return new StanzaError('internal-server-error');
 }
 
 /** At most `max` attempts per address within a sliding window. */
