@@ -48,6 +48,37 @@ export class SessionManager {
     return this.byAccount.get(bare.bareString)?.size ?? 0;
   }
 
+  /** Resources that sent available presence and have not gone unavailable since. */
+  available(bare: Jid): ClientSession[] {
+    return this.select(bare, (session) => session.presence !== null);
+  }
+
+  /** Available resources of non-negative priority: where a headline to the bare JID goes. */
+  reachable(bare: Jid): ClientSession[] {
+    return this.select(bare, (session) => session.presence !== null && session.priority >= 0);
+  }
+
+  /** The reachable resource(s) of highest priority: where a chat or normal message to the bare JID goes (RFC 6121 §8.5.2.1.1). */
+  highestPriority(bare: Jid): ClientSession[] {
+    let best = -1;
+    let result: ClientSession[] = [];
+    for (const session of this.resources(bare)) {
+      if (session.presence === null || session.priority < best) continue;
+      if (session.priority > best) {
+        best = session.priority;
+        result = [];
+      }
+      result.push(session);
+    }
+    return result;
+  }
+
+  private select(bare: Jid, keep: (session: ClientSession) => boolean): ClientSession[] {
+    const result: ClientSession[] = [];
+    for (const session of this.resources(bare)) if (keep(session)) result.push(session);
+    return result;
+  }
+
   all(): IterableIterator<ClientSession> {
     return allSessions(this.byAccount);
   }

@@ -93,19 +93,8 @@ function forwardedCopy(stanza: Element): Element {
   return forwarded;
 }
 
-/** Who the message module hands the message to: the bound full JID, else RFC 6121 §8.5.2.1.1. */
+/** Who the message module hands the message to: the bound full JID, else the bare-JID rule. */
 function directRecipients(ctx: ModuleContext, to: Jid): Set<ClientSession> {
   const addressed = to.resource ? ctx.session(to) : undefined;
-  if (addressed?.bound) return new Set([addressed]);
-  let best = -1;
-  let result = new Set<ClientSession>();
-  for (const session of ctx.sessions.resources(to.bare)) {
-    if (!session.presence || session.priority < 0 || session.priority < best) continue;
-    if (session.priority > best) {
-      best = session.priority;
-      result = new Set();
-    }
-    result.add(session);
-  }
-  return result;
+  return new Set(addressed?.bound ? [addressed] : ctx.sessions.highestPriority(to.bare));
 }

@@ -1,7 +1,6 @@
 // Message delivery to local users (RFC 6121 §8.5): full JIDs, bare JIDs to the available
 // resource(s) of highest priority, negative priority, the rules per message type, and the
 // hand-over to offline storage when no resource is available.
-import type { ClientSession } from '../c2s/session.js';
 import { StanzaError } from '../errors.js';
 import type { ModuleContext, StanzaEvent, XmppModule } from '../module.js';
 
@@ -39,7 +38,7 @@ function toBare(ctx: ModuleContext, event: StanzaEvent): boolean | Promise<boole
     ctx.bounce(event, new StanzaError('service-unavailable'));
     return true;
   }
-  const targets = type === 'headline' ? availableResources(ctx, event) : highestPriority(ctx, event);
+  const targets = type === 'headline' ? ctx.sessions.reachable(event.to) : ctx.sessions.highestPriority(event.to);
   if (targets.length > 0) {
     for (const session of targets) session.send(event.stanza);
     return true;
@@ -58,26 +57,4 @@ async function storeOffline(ctx: ModuleContext, event: StanzaEvent): Promise<boo
   const stored = await ctx.fire('message/offline', event);
   if (!stored) ctx.bounce(event, new StanzaError('service-unavailable'));
   return true;
-}
-
-function availableResources(ctx: ModuleContext, event: StanzaEvent): ClientSession[] {
-  const result: ClientSession[] = [];
-  for (const session of ctx.sessions.resources(event.to)) {
-    if (session.presence && session.priority >= 0) result.push(session);
-  }
-  return result;
-}
-
-function highestPriority(ctx: ModuleContext, event: StanzaEvent): ClientSession[] {
-  let best = -1;
-  let result: ClientSession[] = [];
-  for (const session of ctx.sessions.resources(event.to)) {
-    if (!session.presence || session.priority < 0 || session.priority < best) continue;
-    if (session.priority > best) {
-      best = session.priority;
-      result = [];
-    }
-    result.push(session);
-  }
-  return result;
 }

@@ -12,7 +12,7 @@ import type { ClientSession } from '../c2s/session.js';
 import { StanzaError } from '../errors.js';
 import type { ModuleContext, SessionEvent, StanzaEvent, XmppModule } from '../module.js';
 import { rosterCache, type PendingRequest, type RosterCache, type UserRoster } from '../roster/cache.js';
-import { availableResources, isBlocked, pushItem, readdressed, sendResourcesPresence } from '../roster/notify.js';
+import { isBlocked, pushItem, readdressed, sendResourcesPresence } from '../roster/notify.js';
 import {
   hasFrom, hasTo, inbound, isSubscriptionStanza, outbound, type SubscriptionStanza, type SubscriptionState,
 } from '../roster/subscription.js';
@@ -101,7 +101,7 @@ class PresenceService {
       this.ctx.routeFrom(user, contact, new Element('presence', { type: 'probe', from: user.bareString, to: contact.toString() }));
     }
     const full = session.jid!.toString();
-    for (const other of availableResources(this.ctx, user)) {
+    for (const other of this.ctx.sessions.available(user)) {
       if (other !== session) session.send(readdressed(other.presence!, other.jid!.toString(), full));
     }
     await this.redeliverRequests(session, roster);
@@ -127,7 +127,7 @@ class PresenceService {
       if (!reached.has(target.bareString)) this.ctx.routeFrom(from, target, readdressed(stanza, from.toString(), target.toString()));
     }
     this.directed.delete(session);
-    if (wasAvailable && availableResources(this.ctx, user).length === 0) {
+    if (wasAvailable && this.ctx.sessions.available(user).length === 0) {
       const last: LastPresence = { stanza: stanza.toString(), stamp: Date.now() };
       await this.ctx.store.kv.set(user.domain, user.local, LAST_PRESENCE_STORE, last);
     }
@@ -238,7 +238,7 @@ class PresenceService {
     if (isSubscriptionStanza(type)) await this.inboundSubscription(event, type);
     else if (type === 'probe') await this.answerProbe(event);
     else if (toFull) this.ctx.session(to)?.send(stanza);
-    else for (const session of availableResources(this.ctx, to)) session.send(stanza);
+    else for (const session of this.ctx.sessions.available(to)) session.send(stanza);
     return true;
   }
 
@@ -250,7 +250,7 @@ class PresenceService {
         this.ctx.routeFrom(user, from.bare, new Element('presence', { type: 'unsubscribed', from: user.bareString, to: from.bareString }));
         return;
       }
-      const available = availableResources(this.ctx, user);
+      const available = this.ctx.sessions.available(user);
       for (const session of available) {
         this.ctx.routeFrom(session.jid!, from, readdressed(session.presence!, session.jid!.toString(), from.toString()));
       }

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Jid } from '../../core/jid.js';
 import type { RosterItem } from '../../store/ports.js';
-import type { ClientSession } from '../c2s/session.js';
 import type { ModuleContext } from '../module.js';
 import { Element } from '../xml.js';
 
@@ -32,13 +31,6 @@ export function pushItem(ctx: ModuleContext, user: Jid, item: PushedItem, versio
   }
 }
 
-/** A resource is available once it has sent presence and until it goes unavailable. */
-export function availableResources(ctx: ModuleContext, user: Jid): ClientSession[] {
-  const result: ClientSession[] = [];
-  for (const session of ctx.sessions.resources(user)) if (session.presence) result.push(session);
-  return result;
-}
-
 /** A copy of a stanza with new addresses; the child nodes are shared, not copied. */
 export function readdressed(stanza: Element, from: string, to: string): Element {
   const copy = new Element(stanza.name, { ...stanza.attrs, from, to });
@@ -60,7 +52,7 @@ export function isBlocked(ctx: ModuleContext, user: Jid, contact: Jid): boolean 
  */
 export async function sendResourcesPresence(ctx: ModuleContext, user: Jid, to: Jid, unavailable = false): Promise<void> {
   if (!unavailable && await isBlocked(ctx, user, to)) return;
-  for (const session of availableResources(ctx, user)) {
+  for (const session of ctx.sessions.available(user)) {
     const from = session.jid!;
     const stanza = unavailable
       ? new Element('presence', { type: 'unavailable', from: from.toString(), to: to.toString() })
