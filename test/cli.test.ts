@@ -7,24 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type TestClient } from './support/client.js';
-import type { TestHub } from './support/hub.js';
+import { testConfigYaml, type TestHub } from './support/hub.js';
 import type { Element } from '../src/xmpp/xml.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(root, 'dist/src/cli/main.js');
 
-const CONFIG = `log: { level: info, format: json }
-c2s:
-  interfaces: ["127.0.0.1"]
-  port: 0
-  direct_tls_port: 0
-auth:
-  scram_iterations: 4096
-hosts:
-  - domain: localhost
-    require_encryption: optional
-`;
-
+const CONFIG = testConfigYaml('info');
 interface Result {
   code: number | null;
   stdout: string;

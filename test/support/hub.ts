@@ -29,8 +29,9 @@ export interface TestHubOptions {
   gateways?: Gateway[];
 }
 
-const BASE = `
-log: { level: debug, format: json }
+/** The hub configuration tests start from: loopback only, ephemeral ports, JSON logs. */
+export function testConfigYaml(level = 'debug'): string {
+  return `log: { level: ${level}, format: json }
 c2s:
   interfaces: ["127.0.0.1"]
   port: 0
@@ -41,7 +42,9 @@ hosts:
   - domain: localhost
     require_encryption: optional
 `;
+}
 
+const BASE = testConfigYaml();
 /** `auth` YAML that allows PLAIN without TLS, for raw streams and clear-text password iqs. */
 export const PLAIN_ALLOWED = 'auth:\n  scram_iterations: 4096\n  allow_plain_without_tls: true\n';
 
