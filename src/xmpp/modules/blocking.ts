@@ -169,7 +169,7 @@ function push(session: ClientSession, name: string, items: string[]): Element {
  */
 async function announce(ctx: ModuleContext, user: Jid, changed: string[], list: Set<string>, blocked: boolean): Promise<void> {
   if (changed.length === 0) return;
-  const available = [...ctx.sessions.resources(user)].filter((session) => session.presence);
+  const available = ctx.sessions.available(user);
   if (available.length === 0) return;
   const roster = await ctx.store.rosters.get(user.domain, user.local);
   const subscribers = roster.items.filter((item) => item.subscription === 'from' || item.subscription === 'both')

@@ -32,7 +32,7 @@ export const lastModule: XmppModule = {
     ctx.onIq('get', 'bare', NS, async ({ from, to }) => {
       if (!await ctx.directory.userExists(to.domain, to.local)) throw new StanzaError('service-unavailable');
       if (!await maySeePresence(ctx, from, to)) throw new StanzaError('forbidden');
-      for (const session of ctx.sessions.resources(to)) if (session.presence) return query(0);
+      if (ctx.sessions.available(to).length > 0) return query(0);
       const last = await ctx.store.kv.get<LastLogout>(to.domain, to.local, 'last');
       if (!last) throw new StanzaError('item-not-found', 'no logout recorded');
       return query(Date.now() - last.at, last.status);
