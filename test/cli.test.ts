@@ -200,7 +200,7 @@ describe('switchboard CLI', function () {
       writeFileSync(config, `${CONFIG}data_dir: ${JSON.stringify(join(dir, 'data'))}\nc2s_port: 5222\n`);
       const { code, stdout } = await cli('check');
       assert.equal(code, 1);
-      assert.match(stdout, /ERROR {2}\S+switchboard\.yaml:12:1: c2s_port: unknown key "c2s_port"/);
+      assert.match(stdout, /ERROR {2}\S+switchboard\.yaml:16:1: c2s_port: unknown key "c2s_port"/);
       assert.match(stdout, /\n1 error, 0 warnings\n$/);
     });
 
@@ -221,7 +221,7 @@ describe('switchboard CLI', function () {
       const { code, stdout, stderr } = await cli('start');
       assert.equal(code, 1);
       assert.equal(stdout, '');
-      assert.match(stderr, /^\S+switchboard\.yaml:11:1: c2s_port: unknown key "c2s_port"\n$/);
+      assert.match(stderr, /^\S+switchboard\.yaml:15:1: c2s_port: unknown key "c2s_port"\n$/);
     });
 
     it('serves clients, answers admin commands, shuts down cleanly and keeps its data', async () => {

@@ -58,6 +58,18 @@ describe('config', () => {
           rate: { stanzas_per_second: 100, burst: 300 },
           max_sessions_per_user: 10,
         },
+        http: {
+          interfaces: ['0.0.0.0', '::'],
+          port: 5280,
+          tls_port: 5443,
+          trusted_proxies: [],
+          cors_origins: ['*'],
+          max_sessions_per_address: 100,
+          bosh: { max_wait: 60, max_hold: 1, max_inactivity: 60, max_pause: 120, polling: 2, max_body_size: 524288 },
+          websocket: { see_other_uri: '' },
+          web_client: { enabled: true, title: 'Switchboard chat' },
+          sso: { token_ttl: 120 },
+        },
         auth: {
           scram_iterations: 4096,
           allow_plain_without_tls: false,

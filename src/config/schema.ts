@@ -12,6 +12,7 @@ export interface Config {
   log: { level: LogLevel; format: LogFormat };
   storage: { type: 'sqlite'; path: string };
   c2s: C2sConfig;
+  http: HttpConfig;
   auth: AuthConfig;
   admin: { socket: string };
   hosts: HostConfig[];
@@ -29,6 +30,28 @@ export interface C2sConfig {
   max_sessions_per_user: number;
 }
 
+export interface HttpConfig {
+  interfaces: string[];
+  port: number | null;
+  tls_port: number | null;
+  trusted_proxies: string[];
+  cors_origins: string[];
+  max_sessions_per_address: number;
+  bosh: BoshConfig;
+  websocket: { see_other_uri: string };
+  web_client: { enabled: boolean; title: string };
+  sso: { token_ttl: number };
+}
+
+export interface BoshConfig {
+  max_wait: number;
+  max_hold: number;
+  max_inactivity: number;
+  max_pause: number;
+  polling: number;
+  max_body_size: number;
+}
+
 export interface AuthConfig {
   scram_iterations: number;
   allow_plain_without_tls: boolean;
@@ -42,6 +65,7 @@ export interface HostConfig {
   registration: boolean;
   password_change: boolean;
   legacy_auth: boolean;
+  sso_api_key?: string;
   offline_quota: number;
   vcard_max_size: number;
   admins: string[];
@@ -189,6 +213,119 @@ export const options = {
         },
       },
     },
+    http: {
+      type: 'object',
+      description: 'The web server: BOSH, WebSocket, connection discovery, the web client and the token API.',
+      properties: {
+        interfaces: {
+          type: 'array',
+          items: { type: 'string', minLength: 1, description: 'Address.' },
+          default: ['0.0.0.0', '::'],
+          description: 'Addresses to listen on.',
+        },
+        port: {
+          ...port,
+          type: ['integer', 'null'],
+          default: 5280,
+          description: 'Plain HTTP port, for use behind a reverse proxy that terminates TLS; `null` disables it.',
+        },
+        tls_port: {
+          ...port,
+          type: ['integer', 'null'],
+          default: 5443,
+          description: 'HTTPS port, with each host\'s certificate (SNI); `null` disables it.',
+        },
+        trusted_proxies: {
+          type: 'array',
+          items: { type: 'string', minLength: 1, description: 'Address or CIDR block.' },
+          default: [],
+          description:
+            'Reverse proxies (addresses or CIDR blocks such as `10.0.0.0/8`) whose `Forwarded`/`X-Forwarded-For` and `X-Forwarded-Proto` headers are believed.',
+        },
+        cors_origins: {
+          type: 'array',
+          items: { type: 'string', minLength: 1, description: 'Origin such as `https://mail.example.org`, or `*`.' },
+          default: ['*'],
+          description:
+            'Web origins allowed to use BOSH, WebSocket and host-meta from their pages; `*` allows any (login happens inside the XMPP stream, never with cookies).',
+        },
+        max_sessions_per_address: {
+          type: 'integer',
+          minimum: 1,
+          default: 100,
+          description: 'Concurrent BOSH and WebSocket sessions per client address.',
+        },
+        bosh: {
+          type: 'object',
+          description: 'BOSH (XEP-0124, XEP-0206) at `/http-bind/` and `/bosh`.',
+          properties: {
+            max_wait: {
+              type: 'integer',
+              minimum: 1,
+              default: 60,
+              description: 'Longest time, in seconds, a request is held waiting for data.',
+            },
+            max_hold: { type: 'integer', minimum: 0, default: 1, description: 'Most requests held at once per session.' },
+            max_inactivity: {
+              type: 'integer',
+              minimum: 5,
+              default: 60,
+              description: 'Seconds without any request before a session counts as a dropped connection.',
+            },
+            max_pause: {
+              type: 'integer',
+              minimum: 0,
+              default: 120,
+              description: 'Longest pause, in seconds, a client may ask for (e.g. while loading a new page).',
+            },
+            polling: {
+              type: 'integer',
+              minimum: 0,
+              default: 2,
+              description: 'Shortest interval, in seconds, between two empty requests of a polling session (`hold` 0).',
+            },
+            max_body_size: {
+              type: 'integer',
+              minimum: 1024,
+              default: 524288,
+              description: 'Largest request body, in bytes; bigger ones get HTTP 413.',
+            },
+          },
+        },
+        websocket: {
+          type: 'object',
+          description: 'XMPP over WebSocket (RFC 7395) at `/xmpp-websocket`.',
+          properties: {
+            see_other_uri: {
+              type: 'string',
+              default: '',
+              description: 'When set, every WebSocket stream is redirected there (`<close see-other-uri/>`), e.g. while moving the service.',
+            },
+          },
+        },
+        web_client: {
+          type: 'object',
+          description: 'The web chat client (Converse.js) at `/chat/` and `/chat/embed`.',
+          properties: {
+            enabled: { type: 'boolean', default: true, description: 'Serve the web client.' },
+            title: { type: 'string', default: 'Switchboard chat', description: 'Page title of the web client.' },
+          },
+        },
+        sso: {
+          type: 'object',
+          description: 'Login tokens for webmail single sign-on (`POST /api/v1/token`).',
+          properties: {
+            token_ttl: {
+              type: 'integer',
+              minimum: 10,
+              maximum: 3600,
+              default: 120,
+              description: 'Seconds a login token stays valid; each token logs in once.',
+            },
+          },
+        },
+      },
+    },
     auth: {
       type: 'object',
       description: 'Authentication.',
@@ -280,6 +417,12 @@ export const options = {
           },
           password_change: { type: 'boolean', default: true, description: 'Allow users to change their password.' },
           legacy_auth: { type: 'boolean', default: false, description: 'Accept obsolete non-SASL logins (XEP-0078).' },
+          sso_api_key: {
+            type: 'string',
+            minLength: 32,
+            description:
+              'Secret with which a webmail backend asks `POST /api/v1/token` for login tokens of this host\'s users; no key, no tokens.',
+          },
           offline_quota: {
             type: 'integer',
             minimum: 0,

@@ -5,6 +5,7 @@ import { InternalDirectory } from '../directory/internal.js';
 import type { Directory } from '../directory/port.js';
 import type { Store } from '../store/ports.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { WebServer } from '../http/web-server.js';
 import { C2sListener, TlsContexts, type HostCertificate } from '../xmpp/c2s/tcp.js';
 import { defaultModules } from '../xmpp/modules/index.js';
 import { XmppServer } from '../xmpp/server.js';
@@ -25,6 +26,7 @@ export class Hub {
   readonly directory: Directory;
   readonly xmpp: XmppServer;
   readonly c2s: C2sListener;
+  readonly web: WebServer;
   private readonly gateways: Gateway[];
   private started = false;
 
@@ -36,6 +38,7 @@ export class Hub {
     this.xmpp = new XmppServer({ config, log: log.child({ component: 'xmpp' }), store: this.store, directory: this.directory, router: this.router });
     const tlsContexts = new TlsContexts(options.certificates, config.hosts[0]!.domain);
     this.c2s = new C2sListener(this.xmpp, config.c2s, tlsContexts, log.child({ component: 'c2s' }));
+    this.web = new WebServer({ config, xmpp: this.xmpp, tlsContexts, log: log.child({ component: 'http' }) });
     this.gateways = options.gateways ?? [];
   }
 
@@ -51,6 +54,7 @@ export class Hub {
       await gateway.start({ emit: (signal) => this.router.route(signal), log: log.child({ gateway: gateway.domain }) });
     }
     await this.c2s.start();
+    await this.web.start();
     this.xmpp.startSweeper();
     this.started = true;
     log.info({ hosts: this.config.hosts.map((h) => h.domain) }, 'Switchboard is running');
@@ -62,6 +66,7 @@ export class Hub {
     this.started = false;
     this.xmpp.stop();
     await this.c2s.stop();
+    await this.web.stop();
     for (const gateway of this.gateways) {
       await gateway.stop();
       this.router.unregister(gateway.domain);

@@ -1,7 +1,7 @@
 // The XML element model (ltx, as xmpp.js uses) and the namespaces the server speaks.
-import { Element, createElement } from 'ltx';
+import { Element, createElement, escapeXML } from 'ltx';
 
-export { Element, createElement as x };
+export { Element, createElement as x, escapeXML };
 export type { Attrs, Node } from 'ltx';
 
 export const NS = {

@@ -16,6 +16,9 @@ export interface TestHub {
   /** STARTTLS port and direct TLS port. */
   port: number;
   directTlsPort: number;
+  /** Plain HTTP and HTTPS ports of the web server. */
+  httpPort: number;
+  httpsPort: number;
   dataDir: string;
   /** Every log line, parsed (JSON format). */
   logs: Array<Record<string, unknown>>;
@@ -36,6 +39,10 @@ c2s:
   interfaces: ["127.0.0.1"]
   port: 0
   direct_tls_port: 0
+http:
+  interfaces: ["127.0.0.1"]
+  port: 0
+  tls_port: 0
 auth:
   scram_iterations: 4096
 hosts:
@@ -70,11 +77,14 @@ export async function startHub(options: TestHubOptions = {}): Promise<TestHub> {
   const hub = new Hub({ config, log, certificates, gateways: options.gateways });
   await hub.start();
   const [port, directTlsPort] = hub.c2s.ports();
+  const web = hub.web.listener.ports();
   return {
     hub,
     domain: config.hosts[0]!.domain,
     port: port!,
     directTlsPort: directTlsPort!,
+    httpPort: web.http!,
+    httpsPort: web.https!,
     dataDir,
     logs,
     async addUser(username, password, domain = config.hosts[0]!.domain) {

@@ -15,6 +15,8 @@ export interface Framing {
   readonly remoteAddress: string;
   /** STARTTLS can be negotiated on this connection now. */
   readonly canStartTls: boolean;
+  /** Each element travels alone (WebSocket messages, BOSH bodies), so it names its namespaces. */
+  readonly standaloneElements: boolean;
   channelBindings(): ChannelBindingType[];
   channelBinding(type: ChannelBindingType): Buffer | null;
   /** Writes our stream header (or its framing's equivalent). */
@@ -80,6 +82,7 @@ export class ClientSession {
   /** Sends a stanza or nonza to the client. */
   send(el: Element | string): void {
     if (this.state === 'closed') return;
+    if (this.framing.standaloneElements && typeof el !== 'string') qualify(el);
     const data = typeof el === 'string' ? el : el.toString();
     this.server.trace(this, 'out', data);
     this.framing.send(data);
@@ -397,6 +400,12 @@ export class ClientSession {
   private generatedJid(): Jid {
     return Jid.parse(`${this.username}@${this.host}/${randomBytes(6).toString('base64url')}`);
   }
+}
+
+/** Declares the namespaces a top-level element inherits from a TCP stream header. */
+function qualify(el: Element): void {
+  if (el.name.startsWith('stream:')) el.attrs['xmlns:stream'] ??= NS.stream;
+  else if (el.attrs.xmlns === undefined && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) el.attrs.xmlns = NS.client;
 }
 
 /** The throttling key of an account: its prepared bare JID when the name is valid. */

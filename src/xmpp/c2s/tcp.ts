@@ -9,6 +9,7 @@ import type { ChannelBindingType } from '../sasl/mechanism.js';
 import type { XmppServer } from '../server.js';
 import { StreamParser, type ParserLimits } from '../stream/parser.js';
 import { NS } from '../xml.js';
+import { channelBindingData, channelBindingTypes } from './channel-binding.js';
 import { ClientSession, type Framing } from './session.js';
 
 export interface HostCertificate {
@@ -67,6 +68,10 @@ class TcpFraming implements Framing {
 
   get canStartTls(): boolean {
     return !this.secure;
+  }
+
+  get standaloneElements(): boolean {
+    return false;
   }
 
   private attach(socket: net.Socket): void {
@@ -129,23 +134,12 @@ class TcpFraming implements Framing {
   }
 
   channelBindings(): ChannelBindingType[] {
-    if (!this.secure) return [];
-    const types: ChannelBindingType[] = ['tls-server-end-point', 'tls-unique'];
-    if ((this.socket as tls.TLSSocket).getProtocol?.() === 'TLSv1.3') types.unshift('tls-exporter');
-    return types;
+    return this.secure ? channelBindingTypes(this.socket as tls.TLSSocket) : [];
   }
 
   channelBinding(type: ChannelBindingType): Buffer | null {
     if (!this.secure) return null;
-    const socket = this.socket as tls.TLSSocket;
-    if (type === 'tls-exporter' && socket.getProtocol() === 'TLSv1.3') {
-      return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
-    }
-    if (type === 'tls-server-end-point') return this.tlsContexts.endPoint(this.tlsDomain) ?? null;
-    // RFC 5929 tls-unique: the first Finished of the handshake (the client's, unless resumed).
-    // Not defined for TLS 1.3, but clients such as slixmpp compute it the same way there.
-    if (type === 'tls-unique') return (socket.isSessionReused() ? socket.getFinished() : socket.getPeerFinished()) ?? null;
-    return null;
+    return channelBindingData(this.socket as tls.TLSSocket, type, this.tlsContexts.endPoint(this.tlsDomain));
   }
 }
 

@@ -15,10 +15,12 @@ export interface ParserLimits {
   maxStanzaBytes: number;
   /** Element nesting below the stream root. */
   maxDepth: number;
+  /** The root may be empty (`<body/>` in BOSH); a stream header may not. */
+  emptyRootAllowed?: boolean;
 }
 
 export interface StreamParserEvents {
-  streamStart(attrs: Record<string, string>): void;
+  streamStart(attrs: Record<string, string>, name: string): void;
   element(el: Element): void;
   streamEnd(): void;
   error(condition: StreamErrorCondition, text: string): void;
@@ -65,16 +67,21 @@ export class StreamParser {
     return this.failed;
   }
 
+  /** True between top-level elements (nothing partial buffered). */
+  get atBoundary(): boolean {
+    return this.current === null && this.depth <= 1;
+  }
+
   private onOpen(tag: SaxesTagPlain): void {
     if (this.failed) return;
     if (this.depth === 0) {
       this.depth = 1;
-      if (tag.isSelfClosing) {
+      if (tag.isSelfClosing && !this.limits.emptyRootAllowed) {
         this.fail('bad-format', 'the stream header must not be self-closing');
         return;
       }
       this.pendingBytes = 0;
-      this.events.streamStart(tag.attributes as Record<string, string>);
+      this.events.streamStart(tag.attributes as Record<string, string>, tag.name);
       return;
     }
     if (this.depth > this.limits.maxDepth) {
