@@ -239,8 +239,9 @@ describe('switchboard CLI', function () {
       const status = await cli('status');
       assert.equal(status.code, 0);
       assert.match(status.stdout, /^Switchboard is running: 1 session online\n {2}localhost: 1\n/);
-      assert.match(status.stdout, /\nalice@localhost\/laptop\s+127\.0\.0\.1\s+yes\s+\d{4}-\d\d-\d\dT[\d:]+Z\n/);
+      assert.match(status.stdout, /\nalice@localhost\/laptop\s+127\.0\.0\.1\s+tcp\s+yes\s+\d{4}-\d\d-\d\dT[\d:]+Z\n/);
       assert.match(status.stdout, new RegExp(`127\\.0\\.0\\.1:${hub.target.port} \\(STARTTLS\\)`));
+      assert.match(status.stdout, /127\.0\.0\.1:\d+ \(HTTP\), 127\.0\.0\.1:\d+ \(HTTPS\)/);
 
       const roster = await cli('roster', 'add', 'alice@localhost', 'bob@localhost', '--name', 'Bob', '--group', 'Team');
       assert.equal(roster.code, 0, roster.stderr);

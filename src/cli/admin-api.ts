@@ -7,6 +7,7 @@ export interface SessionInfo {
   jid: string;
   address: string;
   tls: boolean;
+  transport: 'tcp' | 'bosh' | 'websocket';
   /** When the resource was bound (ISO 8601). */
   since: string;
 }
@@ -14,7 +15,7 @@ export interface SessionInfo {
 export interface ListenerInfo {
   address: string;
   port: number;
-  kind: 'starttls' | 'direct-tls';
+  kind: 'starttls' | 'direct-tls' | 'http' | 'https';
 }
 
 export interface RosterAddArgs {

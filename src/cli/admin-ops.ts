@@ -111,6 +111,7 @@ export class AdminOps {
           jid: jid.toString(),
           address: session.remoteAddress,
           tls: session.secure,
+          transport: session.transport,
           since: (this.boundAt.get(session) ?? new Date()).toISOString(),
         });
         domains[jid.domain] = (domains[jid.domain] ?? 0) + 1;
@@ -130,7 +131,7 @@ export class AdminOps {
   }
 }
 
-/** The c2s listeners with their actual ports: per interface, STARTTLS then direct TLS. */
+/** The listeners with their actual ports: per interface, STARTTLS then direct TLS, then HTTP and HTTPS. */
 function listeners(hub: Hub): ListenerInfo[] {
   const { interfaces, direct_tls_port: directTls } = hub.config.c2s;
   const ports = hub.c2s.ports();
@@ -139,7 +140,7 @@ function listeners(hub: Hub): ListenerInfo[] {
     result.push({ address, port: ports[result.length]!, kind: 'starttls' });
     if (directTls !== null) result.push({ address, port: ports[result.length]!, kind: 'direct-tls' });
   }
-  return result;
+  return [...result, ...hub.web.listener.bound()];
 }
 
 // The directory refuses unusable passwords (empty, not SASLprep) with a RangeError.

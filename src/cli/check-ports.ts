@@ -1,17 +1,21 @@
-// Port checks: can every configured c2s port be bound, unless a hub already holds them.
+// Port checks: can every configured XMPP and HTTP port be bound, unless a hub already holds them.
 import net from 'node:net';
 import type { Config } from '../config/schema.js';
 import { hubRunning } from './admin-client.js';
 import type { Report } from './report.js';
 
 export async function checkPorts(config: Config, report: Report): Promise<void> {
-  const { interfaces, port, direct_tls_port: directTls } = config.c2s;
   if (await hubRunning(config.admin.socket)) {
     report.ok(`a Switchboard hub is running (${config.admin.socket} answers): the ports are its own`);
     return;
   }
-  for (const address of interfaces) {
-    for (const [number, kind] of [[port, 'STARTTLS'], [directTls, 'direct TLS']] as const) {
+  const { c2s, http } = config;
+  const wanted = [
+    ...c2s.interfaces.map((address) => [address, [[c2s.port, 'STARTTLS'], [c2s.direct_tls_port, 'direct TLS']]] as const),
+    ...http.interfaces.map((address) => [address, [[http.port, 'HTTP'], [http.tls_port, 'HTTPS']]] as const),
+  ];
+  for (const [address, ports] of wanted) {
+    for (const [number, kind] of ports) {
       if (number === null) continue;
       const where = `${address.includes(':') ? `[${address}]` : address}:${number === 0 ? 'any' : number} (${kind})`;
       const problem = await bindProblem(address, number);

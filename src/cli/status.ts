@@ -16,8 +16,8 @@ export async function status(input: CommandInput): Promise<number> {
   console.log(`Switchboard is running: ${sessions.length} session${sessions.length === 1 ? '' : 's'} online`);
   for (const [domain, count] of Object.entries(domains)) console.log(`  ${domain}: ${count}`);
   if (sessions.length > 0) {
-    const rows = sessions.map((s) => [s.jid, s.address, s.tls ? 'yes' : 'no', s.since.replace(/\.\d+Z$/, 'Z')]);
-    console.log(`\n${table([['JID', 'ADDRESS', 'TLS', 'SINCE'], ...rows])}`);
+    const rows = sessions.map((s) => [s.jid, s.address, s.transport, s.tls ? 'yes' : 'no', s.since.replace(/\.\d+Z$/, 'Z')]);
+    console.log(`\n${table([['JID', 'ADDRESS', 'TRANSPORT', 'TLS', 'SINCE'], ...rows])}`);
   }
   console.log(`\nListening: ${listeners.map(describe).join(', ')}`);
   return 0;
@@ -25,5 +25,9 @@ export async function status(input: CommandInput): Promise<number> {
 
 function describe({ address, port, kind }: ListenerInfo): string {
   const host = address.includes(':') ? `[${address}]` : address;
-  return `${host}:${port} (${kind === 'starttls' ? 'STARTTLS' : 'direct TLS'})`;
+  return `${host}:${port} (${KIND_NAMES[kind]})`;
 }
+
+const KIND_NAMES: Record<ListenerInfo['kind'], string> = {
+  starttls: 'STARTTLS', 'direct-tls': 'direct TLS', http: 'HTTP', https: 'HTTPS',
+};

@@ -109,6 +109,12 @@ export interface ObjectDecl extends DeclBase {
 export type OptionDecl = ScalarDecl | ArrayDecl | ObjectDecl;
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const listenAddresses = {
+  type: 'array',
+  items: { type: 'string', minLength: 1, description: 'Address.' },
+  default: ['0.0.0.0', '::'],
+  description: 'Addresses to listen on.',
+} as const;
 
 export const options = {
   type: 'object',
@@ -155,12 +161,7 @@ export const options = {
       type: 'object',
       description: 'Client connections.',
       properties: {
-        interfaces: {
-          type: 'array',
-          items: { type: 'string', minLength: 1, description: 'Address.' },
-          default: ['0.0.0.0', '::'],
-          description: 'Addresses to listen on.',
-        },
+        interfaces: listenAddresses,
         port: { ...port, default: 5222, description: 'Port for STARTTLS connections (0: any free port).' },
         direct_tls_port: {
           ...port,
@@ -217,12 +218,7 @@ export const options = {
       type: 'object',
       description: 'The web server: BOSH, WebSocket, connection discovery, the web client and the token API.',
       properties: {
-        interfaces: {
-          type: 'array',
-          items: { type: 'string', minLength: 1, description: 'Address.' },
-          default: ['0.0.0.0', '::'],
-          description: 'Addresses to listen on.',
-        },
+        interfaces: listenAddresses,
         port: {
           ...port,
           type: ['integer', 'null'],
@@ -317,7 +313,7 @@ export const options = {
           properties: {
             token_ttl: {
               type: 'integer',
-              minimum: 10,
+              minimum: 5,
               maximum: 3600,
               default: 120,
               description: 'Seconds a login token stays valid; each token logs in once.',

@@ -2,6 +2,7 @@
 // from a loaded configuration, and starts and stops them in order.
 import type { Config } from '../config/schema.js';
 import { InternalDirectory } from '../directory/internal.js';
+import { LoginTokens } from '../directory/login-tokens.js';
 import type { Directory } from '../directory/port.js';
 import type { Store } from '../store/ports.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -24,6 +25,7 @@ export class Hub {
   readonly router: Router;
   readonly store: Store;
   readonly directory: Directory;
+  readonly tokens: LoginTokens;
   readonly xmpp: XmppServer;
   readonly c2s: C2sListener;
   readonly web: WebServer;
@@ -35,10 +37,11 @@ export class Hub {
     this.store = new SqliteStore(config.storage.path);
     this.directory = new InternalDirectory(this.store.accounts, config.auth.scram_iterations);
     this.router = new Router(log.child({ component: 'router' }));
-    this.xmpp = new XmppServer({ config, log: log.child({ component: 'xmpp' }), store: this.store, directory: this.directory, router: this.router });
+    this.tokens = new LoginTokens(config.http.sso.token_ttl);
+    this.xmpp = new XmppServer({ config, log: log.child({ component: 'xmpp' }), store: this.store, directory: this.directory, router: this.router, tokens: this.tokens });
     const tlsContexts = new TlsContexts(options.certificates, config.hosts[0]!.domain);
     this.c2s = new C2sListener(this.xmpp, config.c2s, tlsContexts, log.child({ component: 'c2s' }));
-    this.web = new WebServer({ config, xmpp: this.xmpp, tlsContexts, log: log.child({ component: 'http' }) });
+    this.web = new WebServer({ config, xmpp: this.xmpp, tokens: this.tokens, tlsContexts, log: log.child({ component: 'http' }) });
     this.gateways = options.gateways ?? [];
   }
 

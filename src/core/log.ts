@@ -9,7 +9,7 @@ export interface LogOptions {
   format: 'pretty' | 'json';
 }
 
-const SECRETS = ['password', 'auth', 'sasl', 'credentials'];
+const SECRETS = ['password', 'auth', 'sasl', 'credentials', 'token', 'sso_api_key', 'authorization'];
 
 /** A pino logger; `dest` defaults to stdout. Secrets are redacted up to two levels deep. */
 export function createLogger(opts: LogOptions, dest?: pino.DestinationStream): Logger {

@@ -18,8 +18,11 @@ export interface BoshEndpointOptions {
   log: Logger;
 }
 
-/** Content types clients send BOSH bodies with (text/plain avoids a CORS preflight). */
-const ACCEPTED_TYPES = new Set(['text/xml', 'application/xml', 'text/plain']);
+/**
+ * Content types clients send BOSH bodies with: text/plain avoids a CORS preflight, and
+ * XEP-0124 §5 names application/x-www-form-urlencoded for constrained clients.
+ */
+const ACCEPTED_TYPES = new Set(['text/xml', 'application/xml', 'text/plain', 'application/x-www-form-urlencoded']);
 const XML_TYPE = 'text/xml; charset=utf-8';
 
 export class BoshEndpoint {
@@ -72,23 +75,29 @@ export class BoshEndpoint {
       return;
     }
     const session = this.sessions.get(sid);
-    if (!session) return reply.send(terminateBody('item-not-found'));
+    if (!session) {
+      log.info({ address: ctx.client.address, sid }, 'BOSH request for an unknown session');
+      return reply.send(terminateBody('item-not-found'));
+    }
     res.once('close', () => session.abandoned(reply));
     session.request(doc.attrs, doc.children, reply);
   }
 
   private create(attrs: Record<string, string>, reply: BoshReply, ctx: RequestContext): BoshSession | undefined {
     const { xmpp, config, sessionsPerAddress, log } = this.options;
-    const refuse = (condition: string): undefined => {
+    const address = ctx.client.address;
+    const refuse = (condition: string, reason: string): undefined => {
+      log.info({ address, condition, reason, to: attrs.to }, 'BOSH session refused');
       reply.send(terminateBody(condition));
       return undefined;
     };
-    if (intAttr(attrs.rid) === undefined || !attrs.to) return refuse('bad-request');
-    if (xmpp.hostConfig(attrs.to.toLowerCase()) === undefined) return refuse('host-unknown');
-    const address = ctx.client.address;
+    if (intAttr(attrs.rid) === undefined) return refuse('bad-request', 'missing or invalid rid');
+    // XEP-0124 §17: a creation request without 'to' lacks the addressing this hub needs.
+    if (!attrs.to) return refuse('improper-addressing', 'no "to" attribute');
+    if (xmpp.hostConfig(attrs.to.toLowerCase()) === undefined) return refuse('host-unknown', 'host not served here');
     if (!sessionsPerAddress.acquire(address)) {
       log.warn({ address }, 'too many BOSH and WebSocket sessions from one address');
-      return refuse('policy-violation');
+      return refuse('policy-violation', 'too many sessions from this address');
     }
     const limits = {
       maxWait: config.max_wait, maxHold: config.max_hold, maxInactivity: config.max_inactivity,

@@ -9,7 +9,7 @@ import type { TlsContexts } from '../xmpp/c2s/tcp.js';
 import type { HttpApp } from './app.js';
 
 export class HttpListener {
-  private readonly servers: Array<{ server: http.Server; secure: boolean }> = [];
+  private readonly servers: Array<{ server: http.Server; secure: boolean; address: string }> = [];
 
   constructor(
     private readonly app: HttpApp,
@@ -25,12 +25,7 @@ export class HttpListener {
     for (const address of interfaces) {
       if (port !== null) await this.listen(http.createServer(), address, port, false);
       if (tlsPort !== null) {
-        const server = https.createServer({
-          SNICallback: (name, done) => done(null, this.tlsContexts.context(name.toLowerCase())),
-          ...this.tlsContexts.defaultCertificate,
-          minVersion: 'TLSv1.2',
-          ALPNProtocols: ['http/1.1'],
-        });
+        const server = https.createServer(this.tlsContexts.serverOptions('http/1.1'));
         server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'HTTPS handshake failed'));
         await this.listen(server, address, tlsPort, true);
       }
@@ -52,12 +47,19 @@ export class HttpListener {
       server.once('error', reject);
       server.listen({ host, port, ipv6Only: host.includes(':') }, () => {
         server.off('error', reject);
-        this.servers.push({ server, secure });
+        this.servers.push({ server, secure, address: host });
         const actual = (server.address() as net.AddressInfo).port;
         this.log.info({ address: host, port: actual }, `${secure ? 'HTTPS' : 'HTTP'} listening`);
         resolve();
       });
     });
+  }
+
+  /** Every listener with its actual port. */
+  bound(): Array<{ address: string; port: number; kind: 'http' | 'https' }> {
+    return this.servers.map(({ server, secure, address }) => ({
+      address, port: (server.address() as net.AddressInfo).port, kind: secure ? 'https' : 'http',
+    }));
   }
 
   /** Actual ports of the first interface: { http, https } (useful when configured as 0). */

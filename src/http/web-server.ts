@@ -2,6 +2,7 @@
 // on the plain and TLS listeners.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
+import type { LoginTokens } from '../directory/login-tokens.js';
 import type { TlsContexts } from '../xmpp/c2s/tcp.js';
 import type { XmppServer } from '../xmpp/server.js';
 import { AddressLimit } from './address-limit.js';
@@ -11,11 +12,14 @@ import { ClientAddresses } from './client-address.js';
 import { CorsPolicy } from './cors.js';
 import { registerHostMeta } from './host-meta.js';
 import { HttpListener } from './listener.js';
+import { registerTokenApi } from './token-api.js';
+import { registerWebClient } from './web-client.js';
 import { registerWebSocket } from './websocket.js';
 
 export interface WebServerOptions {
   config: Config;
   xmpp: XmppServer;
+  tokens: LoginTokens;
   tlsContexts: TlsContexts;
   log: Logger;
 }
@@ -26,7 +30,7 @@ export class WebServer {
   readonly listener: HttpListener;
   private readonly closeWebSockets: () => Promise<void>;
 
-  constructor({ config, xmpp, tlsContexts, log }: WebServerOptions) {
+  constructor({ config, xmpp, tokens, tlsContexts, log }: WebServerOptions) {
     const { http, c2s } = config;
     this.app = new HttpApp(new CorsPolicy(http.cors_origins), new ClientAddresses(http.trusted_proxies), log);
     const sessionsPerAddress = new AddressLimit(http.max_sessions_per_address);
@@ -43,6 +47,8 @@ export class WebServer {
       for (const ws of wss.clients) ws.terminate();
     };
     registerHostMeta(this.app);
+    registerWebClient(this.app, { http, hosts: config.hosts });
+    registerTokenApi(this.app, { xmpp, tokens, log: log.child({ api: 'token' }) });
     this.listener = new HttpListener(this.app, http, tlsContexts, log, http.bosh.max_wait);
   }
 

@@ -32,11 +32,13 @@ export function registerWebSocket(app: HttpApp, options: WebSocketEndpointOption
     handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
   });
   app.upgrade(WEBSOCKET_PATH, (req, socket, head, ctx) => {
-    const refusal = refuse(req, app);
+    const refusal = refuse(req, ctx, app);
     if (refusal) return reject(socket, refusal, log, ctx);
     if (!sessionsPerAddress.acquire(ctx.client.address)) {
       return reject(socket, [429, 'Too Many Requests', 'too many sessions from this address'], log, ctx);
     }
+    // Released when the connection goes, also when ws refuses the handshake (no callback then).
+    socket.once('close', () => sessionsPerAddress.release(ctx.client.address));
     wss.handleUpgrade(req, socket, head, (ws) => {
       const peer: WebSocketPeer = { address: ctx.client.address, secure: ctx.client.secure };
       if (req.socket instanceof TLSSocket && !ctx.client.forwarded) {
@@ -44,7 +46,6 @@ export function registerWebSocket(app: HttpApp, options: WebSocketEndpointOption
         peer.tls = { socket: req.socket, endPoint: tlsContexts.endPoint(servername.toLowerCase()) };
       }
       const framing = new WebSocketFraming(ws, peer, limits, log, options.seeOtherUri, xmpp);
-      ws.once('close', () => sessionsPerAddress.release(ctx.client.address));
       xmpp.accept(framing.session);
     });
   });
@@ -53,10 +54,15 @@ export function registerWebSocket(app: HttpApp, options: WebSocketEndpointOption
 
 type Refusal = [status: number, reason: string, text: string];
 
-function refuse(req: IncomingMessage, app: HttpApp): Refusal | undefined {
+function refuse(req: IncomingMessage, ctx: RequestContext, app: HttpApp): Refusal | undefined {
   const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
   if (!protocols.includes('xmpp')) return [400, 'Bad Request', 'the "xmpp" WebSocket subprotocol is required (RFC 7395)'];
-  if (!app.cors.allows(req.headers.origin)) return [403, 'Forbidden', `origin ${req.headers.origin} is not allowed`];
+  const origin = req.headers.origin;
+  // Pages of the hub itself (the web client at /chat/) are always welcome.
+  const ownOrigin = `${ctx.client.secure ? 'https' : 'http'}://${ctx.client.host}`.toLowerCase();
+  if (origin !== undefined && origin.toLowerCase() !== ownOrigin && !app.cors.allows(origin)) {
+    return [403, 'Forbidden', `origin ${origin} is not allowed`];
+  }
   return undefined;
 }
 

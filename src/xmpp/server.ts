@@ -7,6 +7,7 @@ import { Jid, JidError } from '../core/jid.js';
 import type { Logger } from '../core/log.js';
 import type { Router, SignalTarget } from '../core/router.js';
 import type { Signal } from '../core/signal.js';
+import type { LoginTokens } from '../directory/login-tokens.js';
 import type { Directory } from '../directory/port.js';
 import type { Store } from '../store/ports.js';
 import type { ClientSession } from './c2s/session.js';
@@ -26,6 +27,8 @@ export interface XmppServerDeps {
   store: Store;
   directory: Directory;
   router: Router;
+  /** Webmail login tokens, accepted with OAUTHBEARER on hosts that have an `sso_api_key`. */
+  tokens: LoginTokens;
 }
 
 type Identity = { category: string; type: string; name?: string };
@@ -49,6 +52,7 @@ export class XmppServer implements SignalTarget {
   readonly defaultHost: string;
   readonly log: Logger;
   readonly directory: Directory;
+  readonly tokens: LoginTokens;
 
   private readonly hosts = new Map<string, HostConfig>();
   private readonly mechanisms: SaslMechanism[];
@@ -67,10 +71,11 @@ export class XmppServer implements SignalTarget {
     const { config, log } = deps;
     this.log = log;
     this.directory = deps.directory;
+    this.tokens = deps.tokens;
     for (const host of config.hosts) this.hosts.set(host.domain, host);
     this.defaultHost = config.hosts[0]!.domain;
     this.mechanisms = defaultMechanisms({
-      allowPlainInsecure: config.auth.allow_plain_without_tls, plus: true, scramIterations: config.auth.scram_iterations })
+      allowPlainInsecure: config.auth.allow_plain_without_tls, plus: true, scramIterations: config.auth.scram_iterations, tokenLogin: true })
       .filter((m) => deps.directory.supportsScram || !m.name.startsWith('SCRAM'));
     const t = config.auth.throttle;
     this.throttle = new LoginThrottle({ maxFailures: t.max_failures, windowSeconds: t.window_seconds, lockSeconds: t.lock_seconds });

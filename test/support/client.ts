@@ -13,6 +13,8 @@ export interface ConnectOptions {
   mechanism?: string;
   /** Connect with direct TLS (XEP-0368) instead of STARTTLS. */
   directTls?: boolean;
+  /** Connect over WebSocket (RFC 7395) on the HTTP ('ws') or HTTPS ('wss') port instead of TCP. */
+  websocket?: 'ws' | 'wss';
   /** Send initial presence once online (default true). */
   presence?: boolean;
 }
@@ -30,7 +32,7 @@ export interface TestClient {
 }
 
 export async function connect(hub: TestHub, options: ConnectOptions): Promise<TestClient> {
-  const service = options.directTls ? `xmpps://127.0.0.1:${hub.directTlsPort}` : `xmpp://127.0.0.1:${hub.port}`;
+  const service = serviceOf(hub, options);
   const credentials = options.mechanism
     ? async (authenticate: (c: object, m: string) => Promise<void>, mechanisms: string[]) => {
       if (!mechanisms.includes(options.mechanism!)) throw new Error(`${options.mechanism} not offered: ${mechanisms.join(' ')}`);
@@ -74,4 +76,10 @@ export async function connect(hub: TestHub, options: ConnectOptions): Promise<Te
       await xmpp.stop().catch(() => {});
     },
   };
+}
+
+function serviceOf(hub: TestHub, options: ConnectOptions): string {
+  if (options.websocket === 'ws') return `ws://127.0.0.1:${hub.httpPort}/xmpp-websocket`;
+  if (options.websocket === 'wss') return `wss://127.0.0.1:${hub.httpsPort}/xmpp-websocket`;
+  return options.directTls ? `xmpps://127.0.0.1:${hub.directTlsPort}` : `xmpp://127.0.0.1:${hub.port}`;
 }

@@ -11,6 +11,8 @@ import { ClientSession, type Framing } from './session.js';
 
 export const NS_HTTPBIND = 'http://jabber.org/protocol/httpbind';
 export const NS_XBOSH = 'urn:xmpp:xbosh';
+/** The BOSH version implemented here. */
+const BOSH_VERSION = '1.11';
 
 /** Answers one HTTP request with a <body/> document. */
 export interface BoshReply {
@@ -30,6 +32,14 @@ export interface BoshPeer {
   secure: boolean;
 }
 
+/** A request that arrived ahead of a missing rid; its reply is gone once `wait` ran out. */
+interface Early {
+  attrs: Record<string, string>;
+  children: Element[];
+  reply: BoshReply | undefined;
+  timer: NodeJS.Timeout;
+}
+
 interface Held {
   rid: number;
   reply: BoshReply;
@@ -45,18 +55,21 @@ export function terminateBody(condition?: string, payload = ''): string {
 export class BoshSession implements Framing {
   readonly sid = randomBytes(16).toString('base64url');
   readonly session: ClientSession;
+  readonly transport = 'bosh';
   readonly canStartTls = false;
   readonly standaloneElements = true;
   readonly wait: number;
   readonly hold: number;
   readonly requests: number;
   private readonly ack: boolean;
+  /** The protocol version both ends support (XEP-0124 §7.2: the lower of the two). */
+  private readonly ver: string;
   private readonly to: string;
   private readonly lang: string;
   /** The next rid to process; earlier ones were processed. */
   private nextRid: number;
   /** Requests that arrived ahead of a missing rid, processed once it comes. */
-  private readonly early = new Map<number, { attrs: Record<string, string>; children: Element[]; reply: BoshReply }>();
+  private readonly early = new Map<number, Early>();
   private readonly held: Held[] = [];
   private readonly answered = new Map<number, string>();
   private pending: string[] = [];
@@ -87,6 +100,7 @@ export class BoshSession implements Framing {
     this.requests = this.hold + 1;
     this.inactivity = limits.maxInactivity;
     this.ack = attrs.ack === '1';
+    this.ver = lowerVersion(attrs.ver, BOSH_VERSION);
     this.to = attrs.to!;
     this.lang = attrs['xml:lang'] ?? 'en';
     this.nextRid = Number(attrs.rid);
@@ -108,7 +122,7 @@ export class BoshSession implements Framing {
     this.creation = [
       `sid='${this.sid}'`, `wait='${this.wait}'`, `hold='${this.hold}'`, `requests='${this.requests}'`,
       `inactivity='${this.limits.maxInactivity}'`, `polling='${this.limits.polling}'`, `maxpause='${this.limits.maxPause}'`,
-      `ver='1.11'`, `from='${escapeXML(this.streamAttrs.from ?? this.to)}'`, `authid='${this.streamAttrs.id ?? ''}'`,
+      `ver='${this.ver}'`, `from='${escapeXML(this.streamAttrs.from ?? this.to)}'`, `authid='${this.streamAttrs.id ?? ''}'`,
       `secure='${this.peer.secure}'`, `xmpp:version='1.0'`, `xmpp:restartlogic='true'`, `xmlns:xmpp='${NS_XBOSH}'`,
       ...(this.ack ? [`ack='${rid}'`] : []),
     ].join(' ');
@@ -123,19 +137,32 @@ export class BoshSession implements Framing {
     if (rid < this.nextRid) return this.resend(rid, reply);
     if (rid >= this.nextRid + this.requests) return this.fail(reply, 'item-not-found', `rid ${rid} is outside the window`);
     this.clearInactivity();
-    if (rid > this.nextRid) {
-      this.early.get(rid)?.reply.send(emptyBody());
-      this.early.set(rid, { attrs, children, reply });
-      return;
-    }
+    if (rid > this.nextRid) return this.holdEarly(rid, attrs, children, reply);
     this.process(rid, attrs, children, reply);
     for (let next = this.early.get(this.nextRid); next && !this.terminated; next = this.early.get(this.nextRid)) {
       this.early.delete(this.nextRid);
+      clearTimeout(next.timer);
       this.process(this.nextRid, next.attrs, next.children, next.reply);
     }
   }
 
-  private process(rid: number, attrs: Record<string, string>, children: Element[], reply: BoshReply): void {
+  private holdEarly(rid: number, attrs: Record<string, string>, children: Element[], reply: BoshReply): void {
+    const repeated = this.early.get(rid);
+    if (repeated) {
+      clearTimeout(repeated.timer);
+      repeated.reply?.send(emptyBody());
+    }
+    const early: Early = { attrs, children, reply, timer: setTimeout(() => {
+      // The missing request is late: answer this one empty, keep its payload for its turn.
+      early.reply?.send(emptyBody());
+      early.reply = undefined;
+      if (this.held.length === 0) this.startInactivity();
+    }, this.wait * 1000).unref() };
+    this.early.set(rid, early);
+  }
+
+  /** Processes request `rid`; `reply` is undefined when it was answered while waiting its turn. */
+  private process(rid: number, attrs: Record<string, string>, children: Element[], reply: BoshReply | undefined): void {
     this.nextRid = rid + 1;
     const ack = intAttr(attrs.ack);
     if (ack !== undefined) for (const old of this.answered.keys()) if (old <= ack) this.answered.delete(old);
@@ -143,17 +170,18 @@ export class BoshSession implements Framing {
       const now = Date.now();
       const tooSoon = this.lastAnswerEmpty && now - this.lastEmptyAt < this.limits.polling * 1000;
       this.lastEmptyAt = now;
-      if (tooSoon) return this.fail(reply, 'policy-violation', 'polling too frequently');
+      if (tooSoon) return this.fail(reply ?? { send: () => undefined }, 'policy-violation', 'polling too frequently');
     }
     if (attrs['xmpp:restart'] === 'true') {
       this.session.onStreamStart({ to: this.to, xmlns: NS.client, 'xmlns:stream': NS.stream, version: '1.0', 'xml:lang': this.lang });
     }
     for (const child of children) this.session.onElement(child);
-    if (attrs.type === 'terminate') {
-      this.session.onStreamEnd();
-      if (this.terminated) return this.answerTerminated(reply);
+    if (attrs.type === 'terminate') this.session.onStreamEnd();
+    if (this.terminated) {
+      if (reply) this.answerTerminated(reply);
+      return;
     }
-    if (this.terminated) return this.answerTerminated(reply);
+    if (!reply) return;
     const pause = intAttr(attrs.pause);
     if (pause !== undefined) {
       // The client leaves (e.g. loads another page): answer everything, wait up to `pause`.
@@ -267,7 +295,10 @@ export class BoshSession implements Framing {
       clearTimeout(other.timer);
       other.reply.send(terminateBody());
     }
-    for (const early of this.early.values()) early.reply.send(terminateBody());
+    for (const early of this.early.values()) {
+      clearTimeout(early.timer);
+      early.reply?.send(terminateBody());
+    }
     this.early.clear();
     // A terminal answer not yet delivered waits for the client's next request, a while.
     if (first) this.end();
@@ -333,6 +364,7 @@ export class BoshSession implements Framing {
 
   private end(): void {
     this.clearInactivity();
+    for (const early of this.early.values()) clearTimeout(early.timer);
     if (this.finished) return;
     this.finished = true;
     this.ended(this);
@@ -348,6 +380,18 @@ export function intAttr(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d{1,16}$/.test(value)) return undefined;
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** The lower of two "major.minor" versions (minor compared as a number); `ours` when theirs is missing or invalid. */
+function lowerVersion(theirs: string | undefined, ours: string): string {
+  const parse = (v: string): [number, number] | undefined => {
+    const match = /^(\d{1,6})\.(\d{1,6})$/.exec(v);
+    return match ? [Number(match[1]), Number(match[2])] : undefined;
+  };
+  const a = theirs === undefined ? undefined : parse(theirs);
+  const b = parse(ours)!;
+  if (!a) return ours;
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]) ? `${a[0]}.${a[1]}` : ours;
 }
 
 function clamp(n: number, min: number, max: number): number {

@@ -11,6 +11,7 @@ import { Element, NS, payloadOf } from '../xml.js';
 
 /** What a session needs from the connection under it. */
 export interface Framing {
+  readonly transport: 'tcp' | 'bosh' | 'websocket';
   readonly secure: boolean;
   readonly remoteAddress: string;
   /** STARTTLS can be negotiated on this connection now. */
@@ -77,6 +78,10 @@ export class ClientSession {
 
   get remoteAddress(): string {
     return this.framing.remoteAddress;
+  }
+
+  get transport(): Framing['transport'] {
+    return this.framing.transport;
   }
 
   /** Sends a stanza or nonza to the client. */
@@ -257,8 +262,9 @@ export class ClientSession {
   }
 
   private saslContext(): SaslContext {
-    const { directory } = this.server;
+    const { directory, tokens } = this.server;
     const host = this.host;
+    const acceptsTokens = this.server.hostConfig(host)?.sso_api_key !== undefined;
     return {
       host,
       secure: this.framing.secure,
@@ -266,6 +272,9 @@ export class ClientSession {
       channelBinding: (type) => this.framing.channelBinding(type),
       getScram: (username, hash) => directory.getScram(host, username, hash),
       verifyPassword: (username, password) => directory.verifyPassword(host, username, password),
+      // The account may have been deleted since its token was issued.
+      ...(acceptsTokens ? { consumeToken: async (username: string, token: string) =>
+        tokens.consume(host, username, token) && directory.userExists(host, username) } : {}),
     };
   }
 

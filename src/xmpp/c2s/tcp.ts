@@ -32,6 +32,16 @@ export class TlsContexts {
     }
   }
 
+  /** Options for a TLS server that picks each host's certificate by SNI. */
+  serverOptions(alpn: string): tls.TlsOptions {
+    return {
+      SNICallback: (name, done) => done(null, this.context(name.toLowerCase())),
+      ...this.defaultCertificate,
+      minVersion: 'TLSv1.2',
+      ALPNProtocols: [alpn],
+    };
+  }
+
   context(domain: string): tls.SecureContext | undefined {
     return this.contexts.get(domain) ?? this.contexts.get(this.defaultDomain);
   }
@@ -46,6 +56,7 @@ const CLOSE_GRACE_MS = 3000;
 const STREAM_HEADER_START = `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.stream}' version='1.0' xml:lang='en'`;
 
 class TcpFraming implements Framing {
+  readonly transport = 'tcp';
   private parser!: StreamParser;
   private tlsDomain = '';
   readonly remoteAddress: string;
@@ -163,12 +174,7 @@ export class C2sListener {
     for (const address of interfaces) {
       await this.listen(net.createServer((socket) => this.connected(socket, false)), address, port, 'c2s');
       if (directPort !== null) {
-        const server = tls.createServer({
-          SNICallback: (name, done) => done(null, this.tlsContexts.context(name.toLowerCase())),
-          ...this.tlsContexts.defaultCertificate,
-          minVersion: 'TLSv1.2',
-          ALPNProtocols: ['xmpp-client'],
-        }, (socket) => this.connected(socket, true));
+        const server = tls.createServer(this.tlsContexts.serverOptions('xmpp-client'), (socket) => this.connected(socket, true));
         server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
         await this.listen(server, address, directPort, 'c2s direct TLS');
       }

@@ -28,6 +28,7 @@ export interface WebSocketPeer {
 
 export class WebSocketFraming implements Framing {
   readonly session: ClientSession;
+  readonly transport = 'websocket';
   readonly canStartTls = false;
   readonly standaloneElements = true;
   /** Present between <open/> and the next stream restart. */
@@ -65,6 +66,13 @@ export class WebSocketFraming implements Framing {
     const text = data.toString('utf8');
     if (FRAMING_ELEMENT.test(text)) return this.onFramingElement(text);
     if (!this.parser) return this.session.onParseError('bad-format', 'the stream must be opened with <open/> first');
+    // A message is whole elements. The parser holds text back until the next tag, so text
+    // at either end of a message would go unnoticed: check the ends here.
+    const trimmed = text.trim();
+    if (trimmed === '') return;
+    if (!trimmed.startsWith('<') || !trimmed.endsWith('>')) {
+      return this.session.onParseError('not-well-formed', 'a WebSocket message must hold complete elements');
+    }
     this.parser.write(text);
     if (!this.parser.hasFailed && !this.parser.atBoundary) {
       this.session.onParseError('not-well-formed', 'a WebSocket message must hold complete elements');

@@ -13,6 +13,8 @@ export interface SaslContext {
   getScram(username: string, hash: HashName): Promise<ScramCredential | null>;
   /** Verifies a clear-text password (for PLAIN). */
   verifyPassword(username: string, password: string): Promise<boolean>;
+  /** Uses up a webmail login token (OAUTHBEARER); true when it was the user's and valid. Absent where the host accepts no tokens. */
+  consumeToken?(username: string, token: string): Promise<boolean>;
 }
 export type SaslCondition = 'aborted' | 'account-disabled' | 'credentials-expired' | 'encryption-required' | 'incorrect-encoding' | 'invalid-authzid' | 'invalid-mechanism' | 'malformed-request' | 'mechanism-too-weak' | 'not-authorized' | 'temporary-auth-failure';
 export type SaslStep =

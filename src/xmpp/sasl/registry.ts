@@ -1,5 +1,6 @@
 // The mechanisms Switchboard offers, strongest first.
 import type { SaslContext, SaslMechanism } from './mechanism.js';
+import { createOAuthBearer } from './oauthbearer.js';
 import { createPlain } from './plain.js';
 import { createScram } from './scram.js';
 
@@ -9,6 +10,8 @@ export function defaultMechanisms(opts: {
   plus: boolean;
   /** Iteration count of stored SCRAM credentials, announced for unknown users too (default DEFAULT_SCRAM_ITERATIONS). */
   scramIterations?: number;
+  /** Offer OAUTHBEARER, for webmail login tokens, on hosts that accept them. */
+  tokenLogin?: boolean;
 }): SaslMechanism[] {
   const scram = { plusOffered: opts.plus, fakeIterations: opts.scramIterations };
   return [
@@ -16,6 +19,7 @@ export function defaultMechanisms(opts: {
     createScram('sha256', false, scram),
     createScram('sha1', false, scram),
     createPlain({ allowInsecure: opts.allowPlainInsecure }),
+    ...(opts.tokenLogin ? [createOAuthBearer({ allowInsecure: opts.allowPlainInsecure })] : []),
   ];
 }
 
