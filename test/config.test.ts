@@ -86,6 +86,9 @@ describe('config', () => {
             offline_quota: 1000,
             vcard_max_size: 262144,
             admins: [],
+            shared_groups: [],
+            directory: 'internal',
+            search: { enabled: false, limit: 30 },
           },
         ],
       };

@@ -26,6 +26,25 @@ export interface RosterAddArgs {
   subscription: Subscription;
 }
 
+/** A shared roster group of the configuration file or of the admin commands (LDAP ones are not listed). */
+export interface SharedGroupInfo {
+  domain: string;
+  name: string;
+  description?: string;
+  members: string[];
+  displayed_groups?: string[];
+  source: 'configuration' | 'admin';
+}
+
+export interface GroupSetArgs {
+  domain: string;
+  name: string;
+  description?: string;
+  members: string[];
+  /** Absent: the group displays itself. */
+  displayed_groups?: string[];
+}
+
 /** Every admin command with its arguments and result. */
 export interface AdminApi {
   'user.add': { args: { jid: string; password: string }; result: { jid: string } };
@@ -35,6 +54,11 @@ export interface AdminApi {
   'user.list': { args: { domain?: string }; result: { users: string[] } };
   'roster.list': { args: { jid: string }; result: { version: number; items: RosterItem[] } };
   'roster.add': { args: RosterAddArgs; result: { jid: string; item: RosterItem } };
+  /** The shared roster groups of `domain`, or of every host. */
+  'group.list': { args: { domain?: string }; result: { groups: SharedGroupInfo[] } };
+  /** Creates or replaces a shared roster group; online members see the change at once. */
+  'group.set': { args: GroupSetArgs; result: { domain: string; name: string; created: boolean } };
+  'group.delete': { args: { domain: string; name: string }; result: { domain: string; name: string } };
   status: {
     args: Record<string, never>;
     result: { sessions: SessionInfo[]; domains: Record<string, number>; listeners: ListenerInfo[] };

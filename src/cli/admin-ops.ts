@@ -1,13 +1,15 @@
 // What the admin commands do. The same code serves the running hub (behind its admin socket,
 // where it also closes sessions and lets the roster module push changes) and the CLI when
 // the hub is stopped (directly on the store).
+import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../core/hub.js';
-import type { Directory } from '../directory/port.js';
+import { DirectoryReadOnly, DirectoryUnavailable, type Directory } from '../directory/port.js';
+import { deleteStoredGroup, listStoredGroups, saveStoredGroup } from '../directory/shared-groups-stored.js';
 import type { RosterItem, Store, Subscription } from '../store/ports.js';
 import type { ClientSession } from '../xmpp/c2s/session.js';
 import type { SessionEvent } from '../xmpp/module.js';
-import type { AdminApi, AdminCommand, ListenerInfo, SessionInfo } from './admin-api.js';
+import type { AdminApi, AdminCommand, ListenerInfo, SessionInfo, SharedGroupInfo } from './admin-api.js';
 import { CliError } from './errors.js';
 import { accountJid, hostDomain, parseJid } from './jids.js';
 
@@ -36,11 +38,11 @@ export class AdminOps {
   /** Runs a command whose name and arguments come from outside (the admin socket). */
   async run(cmd: string, args: unknown): Promise<unknown> {
     if (!Object.hasOwn(this.handlers, cmd)) throw new CliError(`unknown admin command "${cmd}"`);
-    return this.handlers[cmd as AdminCommand](new Args(args));
+    return this.handlers[cmd as AdminCommand](new Args(args)).catch(directoryFailure);
   }
 
   call<C extends AdminCommand>(cmd: C, args: AdminApi[C]['args']): Promise<AdminApi[C]['result']> {
-    return this.handlers[cmd](new Args(args)) as Promise<AdminApi[C]['result']>;
+    return this.handlers[cmd](new Args(args)).catch(directoryFailure) as Promise<AdminApi[C]['result']>;
   }
 
   private readonly handlers: Handlers = {
@@ -100,6 +102,44 @@ export class AdminOps {
       return { jid: jid.toString(), item };
     },
 
+    'group.list': async (args) => {
+      const domain = args.optionalString('domain');
+      const hosts = this.target.config.hosts.filter((host) => domain === undefined || host.domain === hostDomain(this.target.config, domain));
+      const groups: SharedGroupInfo[] = [];
+      for (const host of hosts) {
+        for (const group of host.shared_groups) groups.push({ domain: host.domain, ...group, source: 'configuration' });
+        for (const group of await listStoredGroups(host.domain, this.target.store.kv)) groups.push({ domain: host.domain, ...group, source: 'admin' });
+      }
+      return { groups };
+    },
+
+    'group.set': async (args) => {
+      const domain = hostDomain(this.target.config, args.string('domain'));
+      const host = this.target.config.hosts.find((h) => h.domain === domain)!;
+      const description = args.optionalString('description');
+      const displayed = args.optionalStrings('displayed_groups');
+      const group = {
+        name: args.string('name'),
+        members: [...new Set(args.strings('members'))],
+        ...(description === undefined ? {} : { description }),
+        ...(displayed === undefined ? {} : { displayed_groups: [...new Set(displayed)] }),
+      };
+      const created = await saveStoredGroup(host, this.target.store.kv, group).catch(configFailure);
+      await this.groupsChanged();
+      return { domain, name: group.name, created };
+    },
+
+    'group.delete': async (args) => {
+      const domain = hostDomain(this.target.config, args.string('domain'));
+      const name = args.string('name');
+      if (!(await deleteStoredGroup(domain, this.target.store.kv, name))) {
+        const configured = this.target.config.hosts.find((h) => h.domain === domain)!.shared_groups.some((g) => g.name === name);
+        throw new CliError(configured ? `"${name}" is a group of the configuration file; remove it there` : `no group "${name}" on ${domain}`);
+      }
+      await this.groupsChanged();
+      return { domain, name };
+    },
+
     status: async () => {
       const { hub, config } = this.target;
       if (!hub) throw new CliError('Switchboard is not running');
@@ -119,6 +159,11 @@ export class AdminOps {
       return { sessions, domains, listeners: listeners(hub) };
     },
   };
+
+  /** The running hub applies a group change at once (roster pushes, presence). */
+  private async groupsChanged(): Promise<void> {
+    await this.target.hub?.xmpp.hooks.fire('shared-groups/changed', {});
+  }
 
   private account(text: string) {
     return accountJid(this.target.config, text);
@@ -141,6 +186,18 @@ function listeners(hub: Hub): ListenerInfo[] {
     if (directTls !== null) result.push({ address, port: ports[result.length]!, kind: 'direct-tls' });
   }
   return [...result, ...hub.web.listener.bound()];
+}
+
+/** A group that cannot be saved is the operator's mistake. */
+function configFailure(err: unknown): never {
+  if (err instanceof ConfigError) throw new CliError(err.message);
+  throw err;
+}
+
+/** LDAP-managed hosts and directory outages are the operator's to know, not internal errors. */
+function directoryFailure(err: unknown): never {
+  if (err instanceof DirectoryReadOnly || err instanceof DirectoryUnavailable) throw new CliError(err.message);
+  throw err;
 }
 
 // The directory refuses unusable passwords (empty, not SASLprep) with a RangeError.
@@ -169,6 +226,10 @@ class Args {
 
   optionalString(name: string): string | undefined {
     return this.raw[name] === undefined ? undefined : this.string(name);
+  }
+
+  optionalStrings(name: string): string[] | undefined {
+    return this.raw[name] === undefined ? undefined : this.strings(name);
   }
 
   strings(name: string): string[] {

@@ -1,6 +1,7 @@
 // switchboard check: everything that can be verified before starting.
 import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { checkCertificates } from './check-certs.js';
+import { checkDirectory } from './check-directory.js';
 import { checkDns } from './check-dns.js';
 import { checkPorts } from './check-ports.js';
 import { loadCliConfig } from './config-file.js';
@@ -26,5 +27,7 @@ export async function check(file: string): Promise<number> {
   await checkPorts(loaded.config, report);
   report.section('DNS');
   await checkDns(loaded.config, report);
+  report.section('Directory');
+  await checkDirectory(loaded.config, report);
   return report.finish();
 }

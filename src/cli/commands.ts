@@ -1,6 +1,7 @@
 // Every command of the CLI.
 import { check } from './check.js';
 import type { Command } from './command.js';
+import { groupDelete, groupList, groupSet } from './group.js';
 import { rosterAdd, rosterList } from './roster.js';
 import { start } from './start.js';
 import { status } from './status.js';
@@ -77,6 +78,36 @@ export const commands: Command[] = [
       subscription: { value: 'both|to|from|none' },
     },
     run: rosterAdd,
+  },
+  {
+    name: 'group list',
+    args: '[<domain>]',
+    summary: 'List the shared roster groups of one host, or of all',
+    details: `Groups of the configuration file and of the group commands; LDAP groups are read from LDAP.\n${RUNNING_OR_NOT}`,
+    run: groupList,
+  },
+  {
+    name: 'group set',
+    args: '<domain> <name>',
+    summary: 'Create or replace a shared roster group',
+    details:
+      'Members (--member, repeated) are usernames of the host, bare JIDs or @all@ (every user of the host);\n' +
+      'the group\'s members see those of the --display groups (default: the group itself).\n' +
+      'On a running hub online members get the change at once (roster pushes, presence).\n' +
+      `Groups of the configuration file are changed there. ${RUNNING_OR_NOT}`,
+    options: {
+      member: { value: 'M', multiple: true },
+      display: { value: 'G', multiple: true },
+      description: { value: 'D' },
+    },
+    run: groupSet,
+  },
+  {
+    name: 'group delete',
+    args: '<domain> <name>',
+    summary: 'Delete a shared roster group made with group set',
+    details: RUNNING_OR_NOT,
+    run: groupDelete,
   },
   {
     name: 'status',

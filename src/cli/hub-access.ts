@@ -1,7 +1,8 @@
 // Admin commands go to the running hub over its admin socket, never to the database behind
 // its back; with the hub stopped they open the store directly.
 import type { Config } from '../config/schema.js';
-import { InternalDirectory } from '../directory/internal.js';
+import { createLogger } from '../core/log.js';
+import { HostDirectories } from '../directory/hosts.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { AdminCall } from './admin-api.js';
 import { connectAdmin } from './admin-client.js';
@@ -17,10 +18,12 @@ export async function withAdmin<T>(config: Config, use: (call: AdminCall) => Pro
     }
   }
   const store = new SqliteStore(config.storage.path);
-  const ops = new AdminOps({ config, store, directory: new InternalDirectory(store.accounts, config.auth.scram_iterations) });
+  const directory = HostDirectories.create(config, store.accounts, createLogger({ level: 'error', format: 'json' }, process.stderr));
+  const ops = new AdminOps({ config, store, directory });
   try {
     return await use((cmd, args) => ops.call(cmd, args));
   } finally {
+    await directory.close();
     await store.close();
   }
 }

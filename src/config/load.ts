@@ -344,7 +344,7 @@ function distance(a: string, b: string): number {
 
 function resolvePaths(decl: OptionDecl, value: unknown, baseDir: string, dataDir: string): void {
   if (decl.type === 'array') {
-    for (const item of value as unknown[]) resolvePaths(decl.items, item, baseDir, dataDir);
+    for (const item of (value as unknown[] | undefined) ?? []) resolvePaths(decl.items, item, baseDir, dataDir);
   } else if (decl.type === 'object' && value !== undefined) {
     const obj = value as Record<string, unknown>;
     for (const [key, sub] of Object.entries(decl.properties)) {
@@ -366,6 +366,11 @@ function checkHosts(config: Config, locate: Locate): void {
     else {
       const path: Path = ['hosts', i, 'domain'];
       problems.push(`${locate(path)}: ${formatPath(path)}: "${host.domain}" is already declared as hosts[${first}]`);
+    }
+    if (host.directory === 'ldap') {
+      const path: Path = ['hosts', i, 'directory'];
+      if (!config.ldap) problems.push(`${locate(path)}: ${formatPath(path)}: "ldap" needs the top-level ldap section (servers...)`);
+      if (!host.ldap) problems.push(`${locate(path)}: ${formatPath(path)}: "ldap" needs hosts[${i}].ldap with at least base`);
     }
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));

@@ -15,6 +15,7 @@ export interface Config {
   http: HttpConfig;
   auth: AuthConfig;
   admin: { socket: string };
+  ldap?: LdapConfig;
   hosts: HostConfig[];
 }
 
@@ -58,6 +59,57 @@ export interface AuthConfig {
   throttle: { max_failures: number; window_seconds: number; lock_seconds: number };
 }
 
+/** The LDAP servers and service account shared by every host with `directory: ldap`. */
+export interface LdapConfig {
+  servers: string[];
+  bind_dn?: string;
+  bind_password: string;
+  starttls: boolean;
+  ca_file?: string;
+  tls_verify: boolean;
+  pool_size: number;
+  connect_timeout: number;
+  timeout: number;
+  reconnect: { min_delay: number; max_delay: number };
+  cache_ttl: number;
+  negative_cache_ttl: number;
+  refresh_interval: number;
+}
+
+/** Where a host's users live in the LDAP directory and how their entries read. */
+export interface HostLdapConfig {
+  base: string;
+  scope: 'sub' | 'one';
+  filter: string;
+  uid_attribute: string;
+  enabled_filter?: string;
+  auth: 'bind' | 'hash';
+  password_attributes: string[];
+  scram: boolean;
+  attributes: { mail: string[]; mobile: string[]; display_name: string[] };
+  vcard: VcardMap;
+  search: { fields: SearchFieldConfig[]; reported: SearchFieldConfig[] };
+}
+
+export interface VcardMap {
+  fn: string[];
+  nickname: string[];
+  given: string[];
+  family: string[];
+  email: string[];
+  tel: string[];
+  org: string[];
+  orgunit: string[];
+  title: string[];
+  photo: string[];
+}
+
+export interface SearchFieldConfig {
+  var: string;
+  label: string;
+  attribute: string;
+}
+
 export interface HostConfig {
   domain: string;
   certificate?: { cert: string; key: string };
@@ -69,6 +121,30 @@ export interface HostConfig {
   offline_quota: number;
   vcard_max_size: number;
   admins: string[];
+  directory: 'internal' | 'ldap';
+  ldap?: HostLdapConfig;
+  search: { enabled: boolean; limit: number };
+  shared_groups: SharedGroupConfig[];
+  ldap_shared_groups?: LdapSharedGroupsConfig;
+}
+
+/** Shared roster groups read from LDAP (`hosts[].ldap_shared_groups`). */
+export interface LdapSharedGroupsConfig {
+  base: string;
+  scope: 'sub' | 'one';
+  filter: string;
+  name_attribute: string;
+  description_attribute: string;
+  member_dn_attributes: string[];
+  member_uid_attributes: string[];
+}
+
+/** A shared roster group of a host (`hosts[].shared_groups[]`). */
+export interface SharedGroupConfig {
+  name: string;
+  description?: string;
+  members: string[];
+  displayed_groups?: string[];
 }
 
 interface DeclBase {
@@ -114,6 +190,230 @@ const listenAddresses = {
   items: { type: 'string', minLength: 1, description: 'Address.' },
   default: ['0.0.0.0', '::'],
   description: 'Addresses to listen on.',
+} as const;
+
+const attributeName = {
+  type: 'string',
+  pattern: '^[A-Za-z][A-Za-z0-9-]*(;[A-Za-z0-9-]+)*$',
+  patternHint: 'an LDAP attribute name such as mail',
+  description: 'LDAP attribute name.',
+} as const;
+
+/** A list of LDAP attributes: the first one an entry has gives the value. */
+function attributeList<D extends readonly string[]>(defaults: D, description: string) {
+  return { type: 'array', items: attributeName, default: defaults, description } as const;
+}
+
+const searchField = {
+  type: 'object',
+  description: 'A field of the search form (XEP-0004), mapped to an LDAP attribute.',
+  required: ['var', 'label', 'attribute'],
+  properties: {
+    var: {
+      type: 'string',
+      pattern: '^[a-z][a-z0-9_-]*$',
+      patternHint: 'a field name such as email',
+      description: 'Field name in the form (`first`, `last`, `nick`, `email` are also offered as XEP-0055 basic fields).',
+    },
+    label: { type: 'string', minLength: 1, description: 'Label shown by clients.' },
+    attribute: attributeName,
+  },
+} as const;
+
+/** The shared connection to the LDAP servers (top-level `ldap`). */
+const ldapSection = {
+  type: 'object',
+  description: 'The LDAP directory used by hosts with `directory: ldap`: servers, service account, TLS, pool, cache.',
+  required: ['servers'],
+  properties: {
+    servers: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'string',
+        pattern: '^ldaps?://[^/?#\\s]+/?$',
+        patternHint: 'an LDAP URL such as ldaps://ldap.example.org or ldap://ldap.example.org:389',
+        description: 'LDAP URL.',
+      },
+      description: 'LDAP servers (`ldap://host[:port]`, `ldaps://host[:port]`), tried in order: the next one when a server does not answer.',
+    },
+    bind_dn: {
+      type: 'string',
+      minLength: 1,
+      description: 'DN of the service account that searches the directory (read access to the user entries); absent: anonymous searches.',
+    },
+    bind_password: {
+      type: 'string',
+      default: '',
+      description: 'Password of the service account; better set with the environment variable `SWITCHBOARD_LDAP__BIND_PASSWORD`.',
+    },
+    starttls: {
+      type: 'boolean',
+      default: true,
+      description: 'Upgrade `ldap://` connections with StartTLS before binding (user passwords travel in binds); `false` only for a directory on the loopback.',
+    },
+    ca_file: {
+      type: 'string',
+      path: true,
+      description: 'PEM file of the CA certificates that sign the servers\' certificates; absent: the system CAs.',
+    },
+    tls_verify: {
+      type: 'boolean',
+      default: true,
+      description: 'Verify the servers\' certificates and names (ldaps and StartTLS). Turn off only for tests.',
+    },
+    pool_size: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: 4,
+      description: 'Connections kept for searches (as the service account), and as many for password checks (user binds).',
+    },
+    connect_timeout: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 5,
+      description: 'Seconds to establish a connection (TCP, TLS, service bind) before trying the next server.',
+    },
+    timeout: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 5,
+      description: 'Seconds to wait for the answer to one operation (search, bind); slower means the directory is unavailable.',
+    },
+    reconnect: {
+      type: 'object',
+      description: 'Backoff after the servers could not be reached: no attempts in between, logins fail at once with `temporary-auth-failure`.',
+      properties: {
+        min_delay: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'Seconds to wait after the first failure.' },
+        max_delay: { type: 'number', exclusiveMinimum: 0, default: 30, description: 'Longest wait; the delay doubles per failure up to it.' },
+      },
+    },
+    cache_ttl: {
+      type: 'number',
+      minimum: 0,
+      default: 60,
+      description: 'Seconds a found user (existence, mail, mobile) is remembered for routing; 0 disables the cache. Logins always ask the directory.',
+    },
+    negative_cache_ttl: {
+      type: 'number',
+      minimum: 0,
+      default: 10,
+      description: 'Seconds an unknown user is remembered (a user added to LDAP is found at the latest after this).',
+    },
+    refresh_interval: {
+      type: 'number',
+      minimum: 0,
+      default: 300,
+      description: 'Seconds between checks that users with open sessions still exist and are enabled (others are disconnected); 0 disables.',
+    },
+  },
+} as const;
+
+const ldapScope = {
+  type: 'string',
+  enum: ['sub', 'one'],
+  default: 'sub',
+  description: '`sub`: the whole subtree under `base`; `one`: its direct children only.',
+} as const;
+
+/** Per host: where its users are in the directory (`hosts[].ldap`). */
+const hostLdap = {
+  type: 'object',
+  description: 'For `directory: ldap`: where this host\'s users are in the directory and how their entries read.',
+  required: ['base'],
+  properties: {
+    base: { type: 'string', minLength: 1, description: 'Base DN of the host\'s users, e.g. `ou=people,dc=example,dc=org`.' },
+    scope: ldapScope,
+    filter: {
+      type: 'string',
+      default: '(uid=%u)',
+      pattern: '^\\(.*%u.*\\)$',
+      patternHint: 'an LDAP filter in parentheses with %u, such as (uid=%u)',
+      description: 'Filter finding a user\'s entry; `%u` is replaced by the username, escaped (RFC 4515). AD: `(sAMAccountName=%u)`.',
+    },
+    uid_attribute: {
+      ...attributeName,
+      default: 'uid',
+      description: 'Attribute holding the username (the local part of the JID), read in listings and search results.',
+    },
+    enabled_filter: {
+      type: 'string',
+      pattern: '^\\(.*\\)$',
+      patternHint: 'an LDAP filter in parentheses',
+      description:
+        'Filter an entry must also match to be a user: others cannot log in, get no messages and are disconnected at the next refresh. E.g. `(!(employeeType=disabled))`.',
+    },
+    auth: {
+      type: 'string',
+      enum: ['bind', 'hash'],
+      default: 'bind',
+      description: '`bind`: check passwords by binding as the user\'s entry; `hash`: compare with the hashes in `password_attributes` (read by the service account).',
+    },
+    password_attributes: attributeList(
+      ['userPassword'],
+      'For `auth: hash`: attributes holding `{SSHA}`, `{SSHA256}`, `{SSHA512}`, `{SHA}`... values or RFC 5803 SCRAM secrets (`authPassword`).',
+    ),
+    scram: {
+      type: 'boolean',
+      default: false,
+      description: 'For `auth: hash`: every user has RFC 5803 SCRAM-SHA-1 and SCRAM-SHA-256 secrets in `password_attributes`, so SCRAM is offered.',
+    },
+    attributes: {
+      type: 'object',
+      description: 'Attributes the gateways read through the directory (never LDAP themselves).',
+      properties: {
+        mail: attributeList(['mail'], 'Email address, for email notifications.'),
+        mobile: attributeList(['mobile'], 'Mobile number, for SMS notifications.'),
+        display_name: attributeList(['displayName', 'cn'], 'Name shown to others.'),
+      },
+    },
+    vcard: {
+      type: 'object',
+      description: 'vCard (XEP-0054) fields and the attributes they come from; vCards of LDAP users are read-only. `[]` leaves a field out.',
+      properties: {
+        fn: attributeList(['displayName', 'cn'], 'FN, the full name.'),
+        nickname: attributeList(['uid'], 'NICKNAME.'),
+        given: attributeList(['givenName'], 'N/GIVEN.'),
+        family: attributeList(['sn'], 'N/FAMILY.'),
+        email: attributeList(['mail'], 'EMAIL/USERID (every value).'),
+        tel: attributeList(['mobile', 'telephoneNumber'], 'TEL/NUMBER (every value; `mobile` ones typed CELL).'),
+        org: attributeList(['o'], 'ORG/ORGNAME.'),
+        orgunit: attributeList(['ou'], 'ORG/ORGUNIT.'),
+        title: attributeList(['title'], 'TITLE.'),
+        photo: attributeList(['jpegPhoto'], 'PHOTO (binary JPEG), also the avatar (XEP-0153).'),
+      },
+    },
+    search: {
+      type: 'object',
+      description: 'User directory search (XEP-0055) over LDAP, when the host\'s `search.enabled`.',
+      properties: {
+        fields: {
+          type: 'array',
+          items: searchField,
+          default: [
+            { var: 'user', label: 'Username', attribute: 'uid' },
+            { var: 'fn', label: 'Full name', attribute: 'cn' },
+            { var: 'first', label: 'Given name', attribute: 'givenName' },
+            { var: 'last', label: 'Family name', attribute: 'sn' },
+            { var: 'email', label: 'Email', attribute: 'mail' },
+            { var: 'orgunit', label: 'Department', attribute: 'ou' },
+          ],
+          description: 'Searchable fields; each filled one must match (substring, case as the attribute\'s matching rule says).',
+        },
+        reported: {
+          type: 'array',
+          items: searchField,
+          default: [
+            { var: 'fn', label: 'Full name', attribute: 'cn' },
+            { var: 'email', label: 'Email', attribute: 'mail' },
+            { var: 'orgunit', label: 'Department', attribute: 'ou' },
+          ],
+          description: 'Columns of the results, after the JID.',
+        },
+      },
+    },
+  },
 } as const;
 
 export const options = {
@@ -370,6 +670,7 @@ export const options = {
         },
       },
     },
+    ldap: ldapSection,
     hosts: {
       type: 'array',
       minItems: 1,
@@ -436,6 +737,73 @@ export const options = {
             },
             default: [],
             description: 'Bare JIDs of this host\'s administrators.',
+          },
+          directory: {
+            type: 'string',
+            enum: ['internal', 'ldap'],
+            default: 'internal',
+            description:
+              'Where the host\'s users live: `internal` (accounts in the hub\'s store) or `ldap` (the top-level `ldap` directory, under `ldap.base`; see docs/directory.md).',
+          },
+          ldap: hostLdap,
+          search: {
+            type: 'object',
+            description: 'User directory search (XEP-0055), answered by the domain itself for its own users.',
+            properties: {
+              enabled: {
+                type: 'boolean',
+                default: false,
+                description: 'Let the host\'s users search its directory (usernames; with LDAP, the `ldap.search.fields`).',
+              },
+              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 30, description: 'Most results returned per search.' },
+            },
+          },
+          shared_groups: {
+            type: 'array',
+            default: [],
+            description:
+              'Shared roster groups: members see each other in their rosters, with presence, without subscribing (see docs/directory.md).',
+            items: {
+              type: 'object',
+              description: 'A shared roster group.',
+              required: ['name', 'members'],
+              properties: {
+                name: { type: 'string', minLength: 1, description: 'Group name, unique in the host; the roster group its members are shown in.' },
+                description: { type: 'string', description: 'What the group is, for administrators.' },
+                members: {
+                  type: 'array',
+                  items: { type: 'string', minLength: 1, description: 'Username, bare JID or `@all@`.' },
+                  description: 'Usernames of the host, bare JIDs, or `@all@` for every user of the host.',
+                },
+                displayed_groups: {
+                  type: 'array',
+                  items: { type: 'string', minLength: 1, description: 'Group name.' },
+                  description:
+                    'Groups (configured or from LDAP) whose members this group\'s members see; when absent, the group itself.',
+                },
+              },
+            },
+          },
+          ldap_shared_groups: {
+            type: 'object',
+            description:
+              'Shared roster groups read from the LDAP directory, for a host with `directory: ldap`: the members of each group see each other.',
+            required: ['base'],
+            properties: {
+              base: { type: 'string', minLength: 1, description: 'Base DN of the group entries, e.g. `ou=groups,dc=example,dc=org`.' },
+              scope: ldapScope,
+              filter: {
+                type: 'string',
+                default: '(|(objectClass=groupOfUniqueNames)(objectClass=groupOfNames)(objectClass=posixGroup))',
+                pattern: '^\\(.*\\)$',
+                patternHint: 'an LDAP filter in parentheses',
+                description: 'Filter selecting the group entries.',
+              },
+              name_attribute: { ...attributeName, default: 'cn', description: 'Attribute holding the group name (the roster group).' },
+              description_attribute: { ...attributeName, default: 'description', description: 'Attribute holding the group description.' },
+              member_dn_attributes: attributeList(['uniqueMember', 'member'], 'Attributes listing members by the DN of their entry.'),
+              member_uid_attributes: attributeList(['memberUid'], 'Attributes listing members by username.'),
+            },
           },
         },
       },

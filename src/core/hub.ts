@@ -1,9 +1,9 @@
 // The composition root: builds the store, directory, router, XMPP service and gateways
 // from a loaded configuration, and starts and stops them in order.
 import type { Config } from '../config/schema.js';
-import { InternalDirectory } from '../directory/internal.js';
+import { HostDirectories } from '../directory/hosts.js';
+import { DirectoryRefresh, type OnlineUsers } from '../directory/ldap/refresh.js';
 import { LoginTokens } from '../directory/login-tokens.js';
-import type { Directory } from '../directory/port.js';
 import type { Store } from '../store/ports.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { WebServer } from '../http/web-server.js';
@@ -11,6 +11,7 @@ import { C2sListener, TlsContexts, type HostCertificate } from '../xmpp/c2s/tcp.
 import { defaultModules } from '../xmpp/modules/index.js';
 import { XmppServer } from '../xmpp/server.js';
 import type { Gateway } from './gateway.js';
+import { Jid } from './jid.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
 
@@ -24,18 +25,19 @@ export interface HubOptions {
 export class Hub {
   readonly router: Router;
   readonly store: Store;
-  readonly directory: Directory;
+  readonly directory: HostDirectories;
   readonly tokens: LoginTokens;
   readonly xmpp: XmppServer;
   readonly c2s: C2sListener;
   readonly web: WebServer;
   private readonly gateways: Gateway[];
+  private readonly refresh: DirectoryRefresh;
   private started = false;
 
   constructor(private readonly options: HubOptions) {
     const { config, log } = options;
     this.store = new SqliteStore(config.storage.path);
-    this.directory = new InternalDirectory(this.store.accounts, config.auth.scram_iterations);
+    this.directory = HostDirectories.create(config, this.store.accounts, log);
     this.router = new Router(log.child({ component: 'router' }));
     this.tokens = new LoginTokens(config.http.sso.token_ttl);
     this.xmpp = new XmppServer({ config, log: log.child({ component: 'xmpp' }), store: this.store, directory: this.directory, router: this.router, tokens: this.tokens });
@@ -43,6 +45,8 @@ export class Hub {
     this.c2s = new C2sListener(this.xmpp, config.c2s, tlsContexts, log.child({ component: 'c2s' }));
     this.web = new WebServer({ config, xmpp: this.xmpp, tokens: this.tokens, tlsContexts, log: log.child({ component: 'http' }) });
     this.gateways = options.gateways ?? [];
+    this.refresh = new DirectoryRefresh(this.directory.ldapHosts(), onlineUsers(this.xmpp),
+      (config.ldap?.refresh_interval ?? 0) * 1000, log.child({ component: 'ldap' }));
   }
 
   get config(): Config {
@@ -59,14 +63,19 @@ export class Hub {
     await this.c2s.start();
     await this.web.start();
     this.xmpp.startSweeper();
+    this.refresh.start();
     this.started = true;
     log.info({ hosts: this.config.hosts.map((h) => h.domain) }, 'Switchboard is running');
   }
 
   /** Closes every stream with <system-shutdown/>, stops gateways and flushes the store. */
   async stop(): Promise<void> {
-    if (!this.started) return this.store.close();
+    if (!this.started) {
+      await this.directory.close();
+      return this.store.close();
+    }
     this.started = false;
+    await this.refresh.stop();
     this.xmpp.stop();
     await this.c2s.stop();
     await this.web.stop();
@@ -74,7 +83,24 @@ export class Hub {
       await gateway.stop();
       this.router.unregister(gateway.domain);
     }
+    await this.directory.close();
     await this.store.close();
     this.options.log.info('Switchboard stopped');
   }
+}
+
+/** The sessions as the directory refresh sees them. */
+function onlineUsers(xmpp: XmppServer): OnlineUsers {
+  return {
+    usernames(host) {
+      const names = new Set<string>();
+      for (const session of xmpp.sessions.all()) if (session.host === host) names.add(session.username);
+      return [...names];
+    },
+    disconnect(host, username) {
+      const sessions = [...xmpp.sessions.resources(Jid.parse(`${username}@${host}`))];
+      for (const session of sessions) session.close('not-authorized', 'the account was removed or disabled in the directory');
+      return sessions.length;
+    },
+  };
 }

@@ -3,10 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountStore, StoredScram } from '../store/ports.js';
 import type { HashName, ScramCredential } from '../xmpp/sasl/mechanism.js';
-import type { Directory } from './port.js';
+import type { Directory, DirectoryVcard, SearchForm, SearchHit, UserAttributes } from './port.js';
 import { deriveScram, verifyPasswordAgainst } from './scram.js';
 
 const HASHES: HashName[] = ['sha1', 'sha256'];
+const SEARCH_FORM: SearchForm = { fields: [{ var: 'user', label: 'Username' }], reported: [] };
 
 function encode(c: ScramCredential): StoredScram {
   return {
@@ -27,10 +28,23 @@ function decode(s: StoredScram): ScramCredential {
 }
 
 export class InternalDirectory implements Directory {
-  readonly supportsScram = true;
-  readonly canSetPassword = true;
-
   constructor(private readonly accounts: AccountStore, private readonly iterations: number) {}
+
+  supportsScram(): boolean {
+    return true;
+  }
+
+  canSetPassword(): boolean {
+    return true;
+  }
+
+  managesAccounts(): boolean {
+    return true;
+  }
+
+  providesVcards(): boolean {
+    return false;
+  }
 
   private async secrets(password: string): Promise<Record<string, StoredScram>> {
     const entries = await Promise.all(
@@ -75,5 +89,27 @@ export class InternalDirectory implements Directory {
 
   listUsers(host: string): Promise<string[]> {
     return this.accounts.list(host);
+  }
+
+  /** Accounts hold no attributes: the gateways get an empty set for a user who exists. */
+  async userAttributes(host: string, username: string): Promise<UserAttributes | null> {
+    return (await this.userExists(host, username)) ? {} : null;
+  }
+
+  /** Users keep their own vCards in the store. */
+  async vcard(): Promise<DirectoryVcard | null> {
+    return null;
+  }
+
+  searchForm(): SearchForm {
+    return SEARCH_FORM;
+  }
+
+  /** Usernames containing the `user` criterion (case-insensitive). */
+  async search(host: string, criteria: Record<string, string>, limit: number): Promise<SearchHit[]> {
+    const wanted = (criteria.user ?? '').toLowerCase();
+    if (wanted === '') return [];
+    const users = await this.accounts.list(host);
+    return users.filter((user) => user.toLowerCase().includes(wanted)).slice(0, limit).map((username) => ({ username, values: {} }));
   }
 }

@@ -8,7 +8,7 @@ import type { HostConfig } from '../config/schema.js';
 import { Jid, JidError } from '../core/jid.js';
 import type { Logger } from '../core/log.js';
 import type { LoginTokens } from '../directory/login-tokens.js';
-import type { Directory } from '../directory/port.js';
+import { DirectoryUnavailable, type Directory } from '../directory/port.js';
 import type { LoginThrottle } from '../xmpp/sasl/throttle.js';
 import { readBody, sendJson, type HttpApp, type RequestContext } from './app.js';
 
@@ -61,7 +61,15 @@ async function issue(req: IncomingMessage, res: ServerResponse, ctx: RequestCont
     log.warn({ address, host: jid.domain }, 'token request with a wrong API key');
     return unauthorized('wrong API key');
   }
-  if (!(await xmpp.directory.userExists(jid.domain, jid.local))) return fail(404, `no user ${jid.bareString}`);
+  let exists: boolean;
+  try {
+    exists = await xmpp.directory.userExists(jid.domain, jid.local);
+  } catch (err) {
+    if (!(err instanceof DirectoryUnavailable)) throw err;
+    res.setHeader('Retry-After', '10');
+    return fail(503, 'the user directory is unavailable; try again later');
+  }
+  if (!exists) return fail(404, `no user ${jid.bareString}`);
 
   const { token, expiresIn } = tokens.issue(jid.bareString);
   log.info({ jid: jid.bareString, address }, 'login token issued');

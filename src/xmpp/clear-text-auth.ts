@@ -1,7 +1,7 @@
 // Shared by the modules that take a username and clear-text password in an iq (XEP-0077, XEP-0078).
 import { Jid, JidError } from '../core/jid.js';
 import type { ClientSession } from './c2s/session.js';
-import { StanzaError, errorElement } from './errors.js';
+import { StanzaError, directoryStanzaError, errorElement } from './errors.js';
 import type { ModuleContext } from './module.js';
 import { Element } from './xml.js';
 
@@ -39,6 +39,8 @@ export function failure(iq: Element, error: StanzaError): Element {
 /** The error to send for `err`; anything but a StanzaError is logged and hidden. */
 export function asStanzaError(ctx: ModuleContext, err: unknown, what: string): StanzaError {
   if (err instanceof StanzaError) return err;
+  const directory = directoryStanzaError(err);
+  if (directory) return directory;
   ctx.log.error({ err }, `${what} failed`);
   return new StanzaError('internal-server-error');
 }

@@ -1,6 +1,7 @@
 // Stream errors (RFC 6120 §4.9) and stanza errors (RFC 6120 §8.3).
 import type { ErrorType, SignalError } from '../core/signal.js';
 import { clone } from 'ltx';
+import { DirectoryReadOnly, DirectoryUnavailable } from '../directory/port.js';
 import { Element, NS } from './xml.js';
 
 /** The usual error type of each stanza error condition (RFC 6120 §8.3.3). */
@@ -29,6 +30,13 @@ export class StanzaError extends Error {
   toSignalError(): SignalError {
     return { type: this.type, condition: this.condition, text: this.text };
   }
+}
+
+/** The stanza error for a directory that cannot answer now, or that is not changed here; else undefined. */
+export function directoryStanzaError(err: unknown): StanzaError | undefined {
+  if (err instanceof DirectoryUnavailable) return new StanzaError('internal-server-error', 'the user directory is unavailable; try again later', 'wait');
+  if (err instanceof DirectoryReadOnly) return new StanzaError('not-allowed', err.message);
+  return undefined;
 }
 
 export function errorElement(error: SignalError, appCondition?: Element): Element {

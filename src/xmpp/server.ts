@@ -11,7 +11,7 @@ import type { LoginTokens } from '../directory/login-tokens.js';
 import type { Directory } from '../directory/port.js';
 import type { Store } from '../store/ports.js';
 import type { ClientSession } from './c2s/session.js';
-import { StanzaError, errorReply } from './errors.js';
+import { StanzaError, directoryStanzaError, errorReply } from './errors.js';
 import { Hooks } from './hooks.js';
 import type { IqEvent, IqHandler, ModuleContext, SessionEvent, StanzaEvent, XmppModule } from './module.js';
 import type { SaslContext, SaslMechanism } from './sasl/mechanism.js';
@@ -75,8 +75,7 @@ export class XmppServer implements SignalTarget {
     for (const host of config.hosts) this.hosts.set(host.domain, host);
     this.defaultHost = config.hosts[0]!.domain;
     this.mechanisms = defaultMechanisms({
-      allowPlainInsecure: config.auth.allow_plain_without_tls, plus: true, scramIterations: config.auth.scram_iterations, tokenLogin: true })
-      .filter((m) => deps.directory.supportsScram || !m.name.startsWith('SCRAM'));
+      allowPlainInsecure: config.auth.allow_plain_without_tls, plus: true, scramIterations: config.auth.scram_iterations, tokenLogin: true });
     const t = config.auth.throttle;
     this.throttle = new LoginThrottle({ maxFailures: t.max_failures, windowSeconds: t.window_seconds, lockSeconds: t.lock_seconds });
     this.rate = { stanzasPerSecond: config.c2s.rate.stanzas_per_second, burst: config.c2s.rate.burst };
@@ -104,8 +103,10 @@ export class XmppServer implements SignalTarget {
 
   // --- negotiation hooks used by ClientSession -----------------------------------------------
 
+  /** SCRAM only where the host's directory has SCRAM secrets (not with LDAP binds: PLAIN there). */
   offeredMechanisms(ctx: SaslContext): SaslMechanism[] {
-    return offered(this.mechanisms, ctx);
+    const scram = this.directory.supportsScram(ctx.host);
+    return offered(this.mechanisms, ctx).filter((m) => scram || !m.name.startsWith('SCRAM'));
   }
 
   preAuthFeatures(session: ClientSession): Element[] {
@@ -345,6 +346,7 @@ export class XmppServer implements SignalTarget {
       return true;
     };
     const fail = (err: unknown): true => {
+      err = directoryStanzaError(err) ?? err;
       if (!(err instanceof StanzaError)) {
         log.error({ err, namespace: event.payload.attrs.xmlns }, 'iq handler failed');
         err = new StanzaError('internal-server-error');

@@ -3,6 +3,7 @@
 // sessions are the same sessions with a different `Framing`.
 import { randomBytes } from 'node:crypto';
 import { Jid, JidError } from '../../core/jid.js';
+import { DirectoryUnavailable } from '../../directory/port.js';
 import { prepareUsername } from '../clear-text-auth.js';
 import { errorReply, streamError } from '../errors.js';
 import type { SaslContext, SaslExchange, SaslStep, ChannelBindingType } from '../sasl/mechanism.js';
@@ -305,7 +306,16 @@ export class ClientSession {
     } else if (el.name !== 'response' || !this.sasl) {
       return this.saslFailure('malformed-request', 'no authentication in progress');
     }
-    const step = await this.sasl.step(data);
+    let step: SaslStep;
+    try {
+      step = await this.sasl.step(data);
+    } catch (err) {
+      if (!(err instanceof DirectoryUnavailable)) throw err;
+      // Not the user's fault: no failed-login count, and the client may retry later (RFC 6120 §6.5.12).
+      this.sasl = undefined;
+      this.server.log.warn({ session: this.id, address: this.remoteAddress, err: err.message }, 'authentication impossible: directory unavailable');
+      return this.saslFailure('temporary-auth-failure', 'the user directory is unavailable; try again later');
+    }
     await this.saslStep(step);
   }
 

@@ -12,6 +12,7 @@ import { presenceModule } from './presence.js';
 import { privateModule } from './private.js';
 import { registerModule } from './register.js';
 import { rosterModule } from './roster.js';
+import { searchModule } from './search.js';
 import { timeModule } from './time.js';
 import { vcardModule } from './vcard.js';
 import { versionModule } from './version.js';
@@ -24,6 +25,7 @@ export const defaultModules: XmppModule[] = [
   versionModule,
   pingModule,
   vcardModule,
+  searchModule,
   privateModule,
   lastModule,
   timeModule,

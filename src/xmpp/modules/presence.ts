@@ -5,6 +5,10 @@
 // going unavailable (or losing the connection) reaches its recipients too. Everything a
 // user does runs through the roster cache's per-user queue, so a user's presence changes
 // and subscription changes happen one at a time and in order.
+// Members of shared roster groups exchange presence as if subscribed (roster/shared.ts): a
+// user's presence goes to everyone who sees the user through a group, probes go to everyone
+// the user sees, and a subscription request from someone who already sees the user is
+// approved at once.
 import { parse } from 'ltx';
 import { Jid } from '../../core/jid.js';
 import type { RosterItem } from '../../store/ports.js';
@@ -12,7 +16,8 @@ import type { ClientSession } from '../c2s/session.js';
 import { StanzaError } from '../errors.js';
 import type { ModuleContext, SessionEvent, StanzaEvent, XmppModule } from '../module.js';
 import { rosterCache, type PendingRequest, type RosterCache, type UserRoster } from '../roster/cache.js';
-import { isBlocked, pushItem, readdressed, sendResourcesPresence } from '../roster/notify.js';
+import { isBlocked, readdressed, sendResourcesPresence } from '../roster/notify.js';
+import { sharedRoster, type SharedRoster } from '../roster/shared.js';
 import {
   hasFrom, hasTo, inbound, isSubscriptionStanza, outbound, type SubscriptionStanza, type SubscriptionState,
 } from '../roster/subscription.js';
@@ -30,7 +35,7 @@ interface LastPresence {
 export const presenceModule: XmppModule = {
   name: 'presence',
   load(ctx: ModuleContext) {
-    const presence = new PresenceService(ctx, rosterCache(ctx));
+    const presence = new PresenceService(ctx, rosterCache(ctx), sharedRoster(ctx));
     ctx.streamFeature('post-auth', () => new Element('sub', { xmlns: NS_PREAPPROVAL }));
     ctx.on('outbound/presence', (event) => presence.fromClient(event));
     ctx.on('presence/bare', (event) => presence.toUser(event, false));
@@ -43,7 +48,7 @@ class PresenceService {
   /** Where each session sent directed available presence (§4.6), by the recipient's JID string. */
   private readonly directed = new WeakMap<ClientSession, Map<string, Jid>>();
 
-  constructor(private readonly ctx: ModuleContext, private readonly cache: RosterCache) {}
+  constructor(private readonly ctx: ModuleContext, private readonly cache: RosterCache, private readonly shared: SharedRoster) {}
 
   // --- from the user's own clients -------------------------------------------------------
 
@@ -97,7 +102,7 @@ class PresenceService {
     await this.toSubscribers(session.jid!, roster, stanza);
     for (const other of this.ctx.sessions.resources(user)) if (other.presence) other.send(stanza);
     if (!initial) return false;
-    for (const contact of contacts(roster, (item) => hasTo(item.subscription))) {
+    for (const contact of await this.probed(roster)) {
       this.ctx.routeFrom(user, contact, new Element('presence', { type: 'probe', from: user.bareString, to: contact.toString() }));
     }
     const full = session.jid!.toString();
@@ -133,10 +138,42 @@ class PresenceService {
     }
   }
 
+  /**
+   * The contacts whose presence the user receives: those it subscribed to, and those it sees
+   * through shared groups (except local users who are offline: they have no presence to give).
+   */
+  private async probed(roster: UserRoster): Promise<Jid[]> {
+    const result = contacts(roster, (item) => hasTo(item.subscription));
+    const personal = new Set(result.map((jid) => jid.bareString));
+    const membership = await this.shared.membership();
+    for (const contact of membership.contactsOf(roster.user.bareString).keys()) {
+      if (!personal.has(contact)) this.addOnline(result, contact);
+    }
+    return result;
+  }
+
+  /** The contacts who receive the user's presence: its subscribers, and those who see it through shared groups. */
+  private async subscribers(roster: UserRoster): Promise<Jid[]> {
+    const result = contacts(roster, (item) => hasFrom(item.subscription));
+    const personal = new Set(result.map((jid) => jid.bareString));
+    const membership = await this.shared.membership();
+    for (const watcher of membership.watchersOf(roster.user.bareString)) {
+      if (!personal.has(watcher)) this.addOnline(result, watcher);
+    }
+    return result;
+  }
+
+  /** Adds the contact unless it is a local user without a session (a shared group may list thousands). */
+  private addOnline(list: Jid[], contact: string): void {
+    const jid = Jid.parse(contact);
+    if (this.ctx.isLocalHost(jid.domain) && this.ctx.sessions.resourceCount(jid) === 0) return;
+    list.push(jid);
+  }
+
   /** Sends presence to each contact subscribed to the user and not blocked; returns their bare JIDs. */
   private async toSubscribers(from: Jid, roster: UserRoster, stanza: Element): Promise<Set<string>> {
     const reached = new Set<string>();
-    for (const contact of contacts(roster, (item) => hasFrom(item.subscription))) {
+    for (const contact of await this.subscribers(roster)) {
       const blocked = isBlocked(this.ctx, roster.user, contact);
       if (blocked instanceof Promise ? await blocked : blocked) continue;
       this.ctx.routeFrom(from, contact, readdressed(stanza, from.toString(), contact.toString()));
@@ -172,7 +209,7 @@ class PresenceService {
       const { state, forward } = outbound(before, type);
       await this.applyState(roster, contact, before, state);
       if (forward) this.ctx.routeFrom(user, contact, stanza);
-      await this.presenceAfter(user, contact, before, state);
+      await this.presenceAfter(roster, contact, before, state);
     });
   }
 
@@ -188,7 +225,9 @@ class PresenceService {
         return;
       }
       const before = roster.stateOf(contact.bareString);
-      const { state, forward, autoReply } = inbound(before, type);
+      // Someone who sees the user through a shared group is approved in advance.
+      const approved = type === 'subscribe' && await this.shared.isWatcher(roster, contact.bareString);
+      const { state, forward, autoReply } = inbound(approved ? { ...before, approved: true } : before, type);
       await this.applyState(roster, contact, before, state, { stanza: stanza.toString(), stamp: Date.now() });
       if (forward) {
         // Requests go to available resources (and wait for the others); answers to interested ones too.
@@ -198,7 +237,7 @@ class PresenceService {
       if (autoReply) {
         this.ctx.routeFrom(user, contact, new Element('presence', { type: 'subscribed', from: user.bareString, to: contact.bareString }));
       }
-      await this.presenceAfter(user, contact, before, state);
+      await this.presenceAfter(roster, contact, before, state);
     });
   }
 
@@ -214,14 +253,19 @@ class PresenceService {
     if (existing?.name !== undefined) item.name = existing.name;
     if (after.ask) item.ask = true;
     if (after.approved) item.approved = true;
-    pushItem(this.ctx, roster.user, item, await roster.put(item));
+    await roster.put(item);
+    await this.shared.push(roster, key);
   }
 
-  /** A new subscriber gets the user's current presence (§3.1.5); a former one, unavailable (§3.2.2). */
-  private async presenceAfter(user: Jid, contact: Jid, before: SubscriptionState, after: SubscriptionState): Promise<void> {
+  /**
+   * A new subscriber gets the user's current presence (§3.1.5); a former one, unavailable
+   * (§3.2.2); unless the contact sees the user through a shared group all along.
+   */
+  private async presenceAfter(roster: UserRoster, contact: Jid, before: SubscriptionState, after: SubscriptionState): Promise<void> {
     const had = hasFrom(before.subscription);
     const has = hasFrom(after.subscription);
-    if (had !== has) await sendResourcesPresence(this.ctx, user, contact, had);
+    if (had === has || await this.shared.isWatcher(roster, contact.bareString)) return;
+    await sendResourcesPresence(this.ctx, roster.user, contact, had);
   }
 
   private async exists(user: Jid): Promise<boolean> {
@@ -246,7 +290,7 @@ class PresenceService {
   private async answerProbe({ from, to }: StanzaEvent): Promise<void> {
     const user = to.bare;
     await this.cache.use(user, async (roster) => {
-      if (!hasFrom(roster.stateOf(from.bareString).subscription)) {
+      if (!hasFrom(roster.stateOf(from.bareString).subscription) && !await this.shared.isWatcher(roster, from.bareString)) {
         this.ctx.routeFrom(user, from.bare, new Element('presence', { type: 'unsubscribed', from: user.bareString, to: from.bareString }));
         return;
       }

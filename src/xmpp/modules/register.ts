@@ -18,7 +18,7 @@ export const registerModule: XmppModule = {
     ctx.feature(NS, 'host');
     const limit = new AddressLimit(REGISTRATIONS_PER_MINUTE, 60_000);
     const open = (session: ClientSession): boolean =>
-      ctx.hostConfig(session.host)?.registration === true && plainTextAllowed(ctx, session);
+      registrationAllowed(ctx, session.host) && plainTextAllowed(ctx, session);
 
     ctx.streamFeature('pre-auth', (session) => (open(session) ? new Element('register', { xmlns: FEATURE }) : undefined));
 
@@ -26,7 +26,7 @@ export const registerModule: XmppModule = {
       const type = iq.attrs.type;
       if (type !== 'get' && type !== 'set') return;
       try {
-        if (ctx.hostConfig(session.host)?.registration !== true) throw new StanzaError('service-unavailable');
+        if (!registrationAllowed(ctx, session.host)) throw new StanzaError('service-unavailable');
         if (!open(session)) throw new StanzaError('policy-violation', 'registration needs an encrypted connection');
         if (type === 'set') await register(ctx, limit, session, payloadOf(iq)!);
         session.send(answer(iq, type === 'get' ? fields() : undefined));
@@ -71,7 +71,7 @@ async function register(ctx: ModuleContext, limit: AddressLimit, session: Client
 /** §3.2: only where users may register; the result goes out, then every stream of the account closes. */
 async function remove(ctx: ModuleContext, user: Jid, query: Element): Promise<void> {
   if (query.getChildElements().length !== 1) throw new StanzaError('bad-request');
-  if (ctx.hostConfig(user.domain)?.registration !== true) throw new StanzaError('not-allowed', 'accounts are managed by the operator');
+  if (!registrationAllowed(ctx, user.domain)) throw new StanzaError('not-allowed', 'accounts are managed by the operator');
   if (!await ctx.directory.deleteUser(user.domain, user.local)) throw new StanzaError('registration-required');
   ctx.log.info({ user: user.toString() }, 'account removed by its user');
   // The server routes the result when this handler has returned, before the next macrotask.
@@ -82,7 +82,7 @@ async function remove(ctx: ModuleContext, user: Jid, query: Element): Promise<vo
 
 /** §3.3: for oneself only, over a channel fit for a clear-text password. */
 async function changePassword(ctx: ModuleContext, user: Jid, event: IqEvent, password: string): Promise<void> {
-  if (ctx.hostConfig(user.domain)?.password_change !== true || !ctx.directory.canSetPassword) throw new StanzaError('not-allowed');
+  if (ctx.hostConfig(user.domain)?.password_change !== true || !ctx.directory.canSetPassword(user.domain)) throw new StanzaError('not-allowed');
   const session = ctx.session(event.from);
   if (!session || !plainTextAllowed(ctx, session)) throw new StanzaError('not-authorized', 'password changes need an encrypted connection');
   const username = event.payload.getChildText('username');
@@ -91,6 +91,11 @@ async function changePassword(ctx: ModuleContext, user: Jid, event: IqEvent, pas
   if (!password) throw new StanzaError('not-acceptable', 'a password is required');
   if (!await checkedPassword(() => ctx.directory.setPassword(user.domain, user.local, password))) throw new StanzaError('item-not-found');
   ctx.log.info({ user: user.toString() }, 'password changed');
+}
+
+/** Users register themselves where the host allows it and its accounts are the hub's own (not LDAP's). */
+function registrationAllowed(ctx: ModuleContext, host: string): boolean {
+  return ctx.hostConfig(host)?.registration === true && ctx.directory.managesAccounts(host);
 }
 
 /** The local account an iq comes from, when it is addressed to its own server or account. */

@@ -1,9 +1,11 @@
-// vcard-temp (XEP-0054): users store their own vCard and read anyone's; plus vCard-based
-// avatars (XEP-0153): the server stamps the hash of the stored photo on each available
+// vcard-temp (XEP-0054): users store their own vCard and read anyone's; on hosts whose
+// directory provides vCards (LDAP), they come from there, read-only. Plus vCard-based
+// avatars (XEP-0153): the server stamps the hash of the user's photo on each available
 // presence a user broadcasts, so contacts learn of avatar changes from any client.
 import { createHash } from 'node:crypto';
 import { parse } from 'ltx';
 import type { Jid } from '../../core/jid.js';
+import { DirectoryUnavailable, type DirectoryVcard } from '../../directory/port.js';
 import { StanzaError } from '../errors.js';
 import type { ModuleContext, SessionEvent, XmppModule } from '../module.js';
 import { Element } from '../xml.js';
@@ -21,6 +23,11 @@ export const vcardModule: XmppModule = {
     const hashes = new Map<string, string | null>();
 
     ctx.onIq('get', 'bare', NS, async ({ from, to }) => {
+      if (ctx.directory.providesVcards(to.domain)) {
+        const card = await ctx.directory.vcard(to.domain, to.local);
+        if (!card) throw new StanzaError('service-unavailable');
+        return render(card);
+      }
       const stored = await load(to);
       if (stored !== undefined) return parse(stored);
       // XEP-0054 §3.1: no vCard of one's own is an empty one; §3.3: another's is an error.
@@ -31,6 +38,7 @@ export const vcardModule: XmppModule = {
 
     ctx.onIq('set', 'bare', NS, async ({ from, to, payload }) => {
       if (from.bareString !== to.bareString) throw new StanzaError('forbidden');
+      if (ctx.directory.providesVcards(to.domain)) throw new StanzaError('not-allowed', 'vCards of this server come from its user directory');
       const xml = payload.toString();
       const max = ctx.hostConfig(to.domain)!.vcard_max_size;
       if (Buffer.byteLength(xml) > max) throw new StanzaError('not-acceptable', `the vCard is larger than ${max} bytes`);
@@ -41,6 +49,16 @@ export const vcardModule: XmppModule = {
     ctx.on<SessionEvent>('session/bound', async ({ session }) => {
       const jid = session.jid!.bare;
       if (hashes.has(jid.bareString)) return;
+      if (ctx.directory.providesVcards(jid.domain)) {
+        try {
+          const photo = (await ctx.directory.vcard(jid.domain, jid.local))?.photo;
+          hashes.set(jid.bareString, photo ? sha1(photo.data) : null);
+        } catch (err) {
+          // No avatar hash this time; the session itself is fine.
+          if (!(err instanceof DirectoryUnavailable)) throw err;
+        }
+        return;
+      }
       const stored = await load(jid);
       hashes.set(jid.bareString, stored === undefined ? null : photoHash(parse(stored)));
     });
@@ -66,5 +84,42 @@ export const vcardModule: XmppModule = {
 function photoHash(vcard: Element): string | null {
   const binval = vcard.getChild('PHOTO')?.getChildText('BINVAL');
   if (!binval) return null;
-  return createHash('sha1').update(Buffer.from(binval, 'base64')).digest('hex');
+  return sha1(Buffer.from(binval, 'base64'));
+}
+
+function sha1(data: Buffer): string {
+  return createHash('sha1').update(data).digest('hex');
+}
+
+/** A directory vCard as vcard-temp XML (XEP-0054). */
+function render(card: DirectoryVcard): Element {
+  const vcard = new Element('vCard', { xmlns: NS });
+  const text = (parent: Element, name: string, value: string | undefined) => {
+    if (value !== undefined) parent.c(name).t(value);
+  };
+  text(vcard, 'FN', card.fn);
+  if (card.family !== undefined || card.given !== undefined) {
+    const n = vcard.c('N');
+    text(n, 'FAMILY', card.family);
+    text(n, 'GIVEN', card.given);
+  }
+  text(vcard, 'NICKNAME', card.nickname);
+  for (const address of card.email) vcard.c('EMAIL').c('INTERNET').up().c('USERID').t(address);
+  for (const { number, cell } of card.tel) {
+    const tel = vcard.c('TEL');
+    tel.c(cell ? 'CELL' : 'VOICE');
+    tel.c('NUMBER').t(number);
+  }
+  if (card.org !== undefined || card.orgunit !== undefined) {
+    const org = vcard.c('ORG');
+    org.c('ORGNAME').t(card.org ?? '');
+    text(org, 'ORGUNIT', card.orgunit);
+  }
+  text(vcard, 'TITLE', card.title);
+  if (card.photo) {
+    const photo = vcard.c('PHOTO');
+    photo.c('TYPE').t(card.photo.type);
+    photo.c('BINVAL').t(card.photo.data.toString('base64'));
+  }
+  return vcard;
 }

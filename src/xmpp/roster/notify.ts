@@ -22,11 +22,11 @@ export function itemElement(item: PushedItem): Element {
 }
 
 /** Sends a roster push to every resource of the user that requested the roster. */
-export function pushItem(ctx: ModuleContext, user: Jid, item: PushedItem, version: number): void {
+export function pushItem(ctx: ModuleContext, user: Jid, item: PushedItem, version: string): void {
   for (const session of ctx.sessions.resources(user)) {
     if (!session.interested) continue;
     const iq = new Element('iq', { type: 'set', id: `push-${randomBytes(6).toString('base64url')}`, from: user.bareString, to: session.jid!.toString() });
-    iq.c('query', { xmlns: NS_ROSTER, ver: String(version) }).cnode(itemElement(item));
+    iq.c('query', { xmlns: NS_ROSTER, ver: version }).cnode(itemElement(item));
     session.send(iq);
   }
 }
