@@ -4,6 +4,9 @@ export const BENCH_DOMAIN = 'localhost';
 export const BENCH_PASSWORD = 'bench-password';
 export const BENCH_RESOURCE = 'r';
 
+/** Filler of the benchmark's chat messages (~150 bytes each with the envelope). */
+export const MESSAGE_PAD = 'the quick brown fox jumps over the lazy dog';
+
 export function benchUser(i: number): string {
   return `u${i}`;
 }
@@ -55,4 +58,67 @@ export class Args {
   flag(name: string): boolean {
     return this.values.get(name) === 'true';
   }
+}
+
+// --- shared by the load generators ---------------------------------------------------------
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/** Progress for humans, on stderr. */
+export function log(message: string): void {
+  process.stderr.write(`[load ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** One measurement, as a `RESULT {json}` line on stdout (bench/report.ts reads them). */
+export function printResult(server: string, data: Record<string, unknown>): void {
+  process.stdout.write(`RESULT ${JSON.stringify({ server, date: new Date().toISOString(), ...data })}\n`);
+}
+
+/** Latency samples in ms, with percentiles. */
+export class Samples {
+  private data = new Float64Array(1 << 16);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+
+  summary(): { p50: number; p90: number; p99: number; max: number; n: number } {
+    const sorted = this.data.slice(0, this.length).sort();
+    const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+    return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(at(1)), n: sorted.length };
+  }
+}
+
+/** Runs `fn(0..n-1)` with at most `concurrency` in flight; stops early after `maxFailures`. */
+export async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>, maxFailures = Infinity):
+  Promise<{ ok: number; failed: number; firstError: string }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  let firstError = '';
+  const worker = async (): Promise<void> => {
+    while (next < n && failed < maxFailures) {
+      const i = next++;
+      try {
+        await fn(i);
+        ok++;
+      } catch (err) {
+        failed++;
+        firstError ||= (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return { ok, failed, firstError };
 }

@@ -2,18 +2,21 @@
 # Runs the Switchboard benchmarks scenario by scenario — the hub pinned to one core, the load
 # generator to another — and prints the results table. See bench/README.md.
 #
-#   bench/run.sh                        # everything (about 4 minutes)
+#   bench/run.sh                        # everything (about 15 minutes)
 #   SCENARIOS="messages profile" bench/run.sh
+#   SCENARIOS="websessions boshsessions weblatency" bench/run.sh   # the web transports
 #   PROSODY=1 bench/run.sh              # also the same load against Debian's prosody
 #
-# Environment: SCENARIOS (connect messages profile presence sessions), SERVER_CPU (0),
-# LOAD_CPU (1), NICE (-10), OUT (bench/results/<date>), BUILD (1: run tsc first), PROSODY (0),
-# SESSIONS (20000), MESSAGE_STEPS (2000,5000,10000,15000,20000,25000,30000,35000,40000),
-# PROFILE_RATE (15000).
+# Environment: SCENARIOS (connect messages profile presence sessions websessions boshsessions
+# weblatency), SERVER_CPU (0), LOAD_CPU (1), NICE (-10), OUT (bench/results/<date>), BUILD (1:
+# run tsc first), PROSODY (0), SESSIONS (20000), MESSAGE_STEPS
+# (2000,5000,10000,15000,20000,25000,30000,35000,40000), PROFILE_RATE (15000), WEB_SESSIONS
+# (10000), BOSH_SESSIONS (5000), BOSH_WAIT (60), LATENCY_PAIRS (200), LATENCY_RATES (1000,2000),
+# WEB_PROFILE (0: 1 also takes CPU profiles of the web scenarios' measured windows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SCENARIOS=${SCENARIOS:-"connect messages profile presence sessions"}
+SCENARIOS=${SCENARIOS:-"connect messages profile presence sessions websessions boshsessions weblatency"}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-bench/results/$(date -u +%Y%m%d-%H%M%S)}
@@ -22,11 +25,18 @@ PROSODY=${PROSODY:-0}
 SESSIONS=${SESSIONS:-20000}
 MESSAGE_STEPS=${MESSAGE_STEPS:-2000,5000,10000,15000,20000,25000,30000,35000,40000}
 PROFILE_RATE=${PROFILE_RATE:-15000}
+WEB_SESSIONS=${WEB_SESSIONS:-10000}
+BOSH_SESSIONS=${BOSH_SESSIONS:-5000}
+BOSH_WAIT=${BOSH_WAIT:-60}
+LATENCY_PAIRS=${LATENCY_PAIRS:-200}
+LATENCY_RATES=${LATENCY_RATES:-1000,2000}
+WEB_PROFILE=${WEB_PROFILE:-0}
 # Both processes run at a higher priority than the rest of the machine (shared with other
 # work): 0 to disable.
 NICE=${NICE:--10}
 PORT=15222
 STATS_PORT=15280
+HTTP_PORT=15281
 
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
@@ -42,7 +52,7 @@ if [ "$BUILD" = 1 ]; then
   # bench's own files must be present.
   npx tsc -p . > "$OUT/tsc.log" 2>&1 || echo "tsc reported errors (see $OUT/tsc.log); continuing with what was emitted" >&2
 fi
-for f in server load report profile-summary; do
+for f in server load web-load report profile-summary; do
   [ -f "dist/bench/$f.js" ] || { echo "dist/bench/$f.js is missing: build first (npx tsc -p .)" >&2; exit 1; }
 done
 
@@ -65,7 +75,8 @@ start_server() {
   local flags=()
   if [ "${1:-}" = "--node" ]; then shift; while [ "$1" != "--" ]; do flags+=("$1"); shift; done; shift; fi
   stop_server
-  nice -n "$NICE" taskset -c "$SERVER_CPU" node --expose-gc "${flags[@]}" dist/bench/server.js --port "$PORT" --stats-port "$STATS_PORT" "$@" \
+  nice -n "$NICE" taskset -c "$SERVER_CPU" node --expose-gc "${flags[@]}" dist/bench/server.js --port "$PORT" --stats-port "$STATS_PORT" \
+    --http-port "$HTTP_PORT" --bosh-wait "$BOSH_WAIT" "$@" \
     > "$OUT/server-$name.out" 2> "$OUT/server-$name.err" &
   SERVER_PID=$!
   for _ in $(seq 1 600); do
@@ -77,14 +88,25 @@ start_server() {
   exit 1
 }
 
-load() {
+# run_generator <script> <scenario> [options]: one generator run, pinned, its results collected.
+run_generator() {
+  local script=$1; shift
   local tmp="$OUT/.load.tmp"
-  if ! nice -n "$NICE" taskset -c "$LOAD_CPU" node dist/bench/load.js "$@" --port "$PORT" --stats "http://127.0.0.1:$STATS_PORT" > "$tmp"; then
-    echo "load generator failed: $*" >&2
+  if ! nice -n "$NICE" taskset -c "$LOAD_CPU" node "dist/bench/$script" "$@" --port "$PORT" --stats "http://127.0.0.1:$STATS_PORT" > "$tmp"; then
+    echo "load generator failed: $script $*" >&2
   fi
   cat "$tmp" >> "$OUT/load.out"
   grep '^RESULT' "$tmp" >> "$RESULTS" || true
   rm -f "$tmp"
+}
+load() { run_generator load.js "$@"; }
+webload() { run_generator web-load.js "$@" --http-port "$HTTP_PORT"; }
+
+# Profile options for a web scenario's measured window when WEB_PROFILE=1.
+web_profile() {
+  [ "$WEB_PROFILE" = 1 ] || return 0
+  mkdir -p "$OUT/profile"
+  echo --profile "$OUT/profile/$1.cpuprofile"
 }
 
 # How much CPU the rest of the machine takes from a busy process on each core (see README).
@@ -132,6 +154,20 @@ for scenario in $SCENARIOS; do
     sessions)
       start_server sessions --users "$SESSIONS"
       load sessions --count "$SESSIONS" --procs 2 --concurrency 100
+      ;;
+    websessions)
+      start_server websessions --users "$WEB_SESSIONS"
+      webload websessions --count "$WEB_SESSIONS" --concurrency 100 --idle-seconds 10 $(web_profile websessions)
+      ;;
+    boshsessions)
+      start_server boshsessions --users "$BOSH_SESSIONS"
+      webload boshsessions --count "$BOSH_SESSIONS" --concurrency 100 --wait "$BOSH_WAIT" $(web_profile boshsessions)
+      ;;
+    weblatency)
+      # Six transport pairs (TCP first and last), each with its own users.
+      start_server weblatency --users $((LATENCY_PAIRS * 2 * 6))
+      webload weblatency --pairs "$LATENCY_PAIRS" --rates "$LATENCY_RATES" --seconds 20 --wait "$BOSH_WAIT" \
+        --modes tcp-tcp,ws-ws,bosh-bosh,tcp-bosh,bosh-tcp,tcp-tcp
       ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
   esac

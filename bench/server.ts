@@ -1,12 +1,16 @@
 // Benchmark hub: the embedded default (SQLite store, internal directory) on fixed loopback
 // ports, with users created in bulk from one precomputed SCRAM credential, and a loopback
-// HTTP endpoint reporting the process's CPU time and memory.
+// HTTP endpoint reporting the process's CPU time and memory. Its web server (BOSH and
+// WebSocket) listens on plain HTTP only, with no per-address session limit (all the load comes
+// from 127.0.0.1).
 //
 //   taskset -c 0 node --expose-gc dist/bench/server.js [--users 1000] [--contacts 0]
-//       [--port 15222] [--tls-port 15223] [--stats-port 15280] [--no-plain] [--data DIR]
+//       [--port 15222] [--tls-port 15223] [--stats-port 15280] [--http-port 15281]
+//       [--bosh-wait 60] [--no-plain] [--data DIR]
 //
 // Prints one line `READY {json}` on stdout once listening. GET /stats returns the figures,
-// GET /gc runs a full garbage collection first (needs --expose-gc). SIGTERM/SIGINT stop the hub
+// GET /gc runs a full garbage collection first (needs --expose-gc), GET /profile/start[?kind=heap]
+// and /profile/stop?file=PATH profile a window. SIGTERM/SIGINT stop the hub
 // cleanly (so `node --cpu-prof` writes its profile).
 import { mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -30,6 +34,9 @@ interface Options {
   port: number;
   tlsPort: number;
   statsPort: number;
+  httpPort: number;
+  /** The web server's `http.bosh.max_wait` (s). */
+  boshWait: number;
   plain: boolean;
   iterations: number;
   dataDir: string | undefined;
@@ -38,7 +45,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = {
-    users: 1000, contacts: 0, port: 15222, tlsPort: 15223, statsPort: 15280, plain: true, iterations: 4096,
+    users: 1000, contacts: 0, port: 15222, tlsPort: 15223, statsPort: 15280, httpPort: 15281, boshWait: 60, plain: true, iterations: 4096,
     dataDir: undefined, logLevel: 'warn',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -54,6 +61,8 @@ function parseArgs(argv: string[]): Options {
       case '--port': opts.port = Number(value()); break;
       case '--tls-port': opts.tlsPort = Number(value()); break;
       case '--stats-port': opts.statsPort = Number(value()); break;
+      case '--http-port': opts.httpPort = Number(value()); break;
+      case '--bosh-wait': opts.boshWait = Number(value()); break;
       case '--iterations': opts.iterations = Number(value()); break;
       case '--no-plain': opts.plain = false; break;
       case '--data': opts.dataDir = value(); break;
@@ -77,6 +86,13 @@ c2s:
   port: ${o.port}
   direct_tls_port: ${o.tlsPort}
   rate: { stanzas_per_second: 1000000, burst: 1000000 }
+http:
+  interfaces: ["127.0.0.1"]
+  port: ${o.httpPort}
+  tls_port: null
+  max_sessions_per_address: 1000000
+  bosh: { max_wait: ${o.boshWait} }
+  web_client: { enabled: false }
 auth:
   scram_iterations: ${o.iterations}
   allow_plain_without_tls: ${o.plain}
@@ -132,6 +148,7 @@ function stats(hub: Hub): Record<string, number> {
     heapTotal: heap.total_heap_size,
     external: heap.external_memory,
     sessions: hub.xmpp.sessions.count,
+    boshSessions: hub.web.bosh.size,
     connections: hub.xmpp.connections.size,
     routed: hub.router.routed,
     ...eld,
@@ -150,27 +167,38 @@ async function collectGarbage(): Promise<boolean> {
 }
 
 // A CPU profile of a chosen window (GET /profile/start, GET /profile/stop?file=...), when
-// `node --cpu-prof` (the whole run) would mix set-up and tear-down into the picture.
-let profiler: inspector.Session | undefined;
+// `node --cpu-prof` (the whole run) would mix set-up and tear-down into the picture; with
+// ?kind=heap, a sampling profile of every allocation in the window, collected or not (where
+// the garbage comes from; open it in Chrome's DevTools).
+type ProfileKind = 'cpu' | 'heap';
+let profiler: { session: inspector.Session; kind: ProfileKind } | undefined;
 
 function post<T>(session: inspector.Session, method: string, params?: object): Promise<T> {
   return new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
 }
 
-async function startProfile(): Promise<void> {
+async function startProfile(kind: ProfileKind): Promise<void> {
   if (profiler) throw new Error('already profiling');
-  profiler = new inspector.Session();
-  profiler.connect();
-  await post(profiler, 'Profiler.enable');
-  await post(profiler, 'Profiler.setSamplingInterval', { interval: 200 });
-  await post(profiler, 'Profiler.start');
+  const session = new inspector.Session();
+  session.connect();
+  profiler = { session, kind };
+  if (kind === 'heap') {
+    await post(session, 'HeapProfiler.enable');
+    await post(session, 'HeapProfiler.startSampling', {
+      samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+    });
+    return;
+  }
+  await post(session, 'Profiler.enable');
+  await post(session, 'Profiler.setSamplingInterval', { interval: 200 });
+  await post(session, 'Profiler.start');
 }
 
 async function stopProfile(file: string): Promise<void> {
   if (!profiler) throw new Error('not profiling');
-  const session = profiler;
+  const { session, kind } = profiler;
   profiler = undefined;
-  const { profile } = await post<{ profile: object }>(session, 'Profiler.stop');
+  const { profile } = await post<{ profile: object }>(session, kind === 'heap' ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
   session.disconnect();
   writeFileSync(file, JSON.stringify(profile));
 }
@@ -201,6 +229,7 @@ async function main(): Promise<void> {
   const setupMs = performance.now() - setupStart;
   await hub.start();
   const [port, tlsPort] = hub.c2s.ports();
+  const httpPort = hub.web.listener.ports().http;
 
   const statsServer = http.createServer((req, res) => {
     const reply = (body: unknown): void => {
@@ -208,8 +237,8 @@ async function main(): Promise<void> {
       res.end(JSON.stringify(body));
     };
     if (req.url === '/stats') return reply(stats(hub));
-    if (req.url === '/profile/start') {
-      startProfile().then(() => reply({ profiling: true }), (err: Error) => reply({ error: err.message }));
+    if (req.url === '/profile/start' || req.url === '/profile/start?kind=heap') {
+      startProfile(req.url.endsWith('heap') ? 'heap' : 'cpu').then(() => reply({ profiling: true }), (err: Error) => reply({ error: err.message }));
       return;
     }
     if (req.url?.startsWith('/profile/stop?file=')) {
@@ -241,7 +270,7 @@ async function main(): Promise<void> {
   process.on('SIGUSR2', () => process.stdout.write(`STATS ${JSON.stringify(stats(hub))}\n`));
 
   process.stdout.write(`READY ${JSON.stringify({
-    pid: process.pid, port, tlsPort, statsPort: opts.statsPort, users: opts.users, contacts: opts.contacts,
+    pid: process.pid, port, tlsPort, httpPort, statsPort: opts.statsPort, users: opts.users, contacts: opts.contacts,
     setupMs: Math.round(setupMs), gc: typeof (globalThis as { gc?: unknown }).gc === 'function',
   })}\n`);
 }

@@ -19,7 +19,11 @@ export class ClientAddresses {
   private readonly trusted = new net.BlockList();
 
   /** `proxies`: addresses or CIDR blocks; throws on a malformed entry. */
+  /** Most hubs trust no proxy: then no address needs checking (BlockList.check allocates). */
+  private readonly anyTrusted: boolean;
+
   constructor(proxies: readonly string[]) {
+    this.anyTrusted = proxies.length > 0;
     for (const entry of proxies) {
       const [address, bits] = entry.split('/') as [string, string | undefined];
       const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
@@ -49,6 +53,7 @@ export class ClientAddresses {
   }
 
   private isTrusted(address: string): boolean {
+    if (!this.anyTrusted) return false;
     const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
     return family !== undefined && this.trusted.check(address, family);
   }
