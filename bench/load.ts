@@ -15,6 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, Samples, sleep } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct } from './hub-monitor.js';
+import { measureMessageStep, type Receipts } from './message-step.js';
 import { type Conn, tcpLogin } from './tcp-client.js';
 import { type Mechanism, scan, type Target } from './xmpp-client.js';
 
@@ -144,16 +145,14 @@ async function messagesScenario(): Promise<void> {
 
   log(`messages: logging in ${n} users`);
   const conns = await loginAll(n, mech, 100);
-  let received = 0;
-  let samples = new Samples();
-  let errors = 0;
+  const receipts: Receipts = { samples: new Samples(), received: 0, errors: 0 };
   for (const c of conns) {
     c.onText = (chunk) => {
       const now = performance.now();
       if (scan(c, chunk, '<body>t=', (value) => {
-        samples.push(now - Number(value));
-        received++;
-      })) errors++;
+        receipts.samples.push(now - Number(value));
+        receipts.received++;
+      })) receipts.errors++;
     };
   }
   const prefixes = conns.map((_, i) => `<message type='chat' to='${benchUser(i ^ 1)}@${DOMAIN}/${BENCH_RESOURCE}' id='`);
@@ -163,56 +162,10 @@ async function messagesScenario(): Promise<void> {
     c.sock.write(`${prefixes[k]}${(seq++).toString(36)}'><body>t=${performance.now().toFixed(3)} ${MESSAGE_PAD}</body></message>`);
   };
 
-  const runStep = async (rate: number, seconds: number): Promise<Record<string, unknown>> => {
-    samples = new Samples();
-    received = 0;
-    const total = Math.round(rate * seconds);
-    const statsBefore = await monitor.stats();
-    const othersBefore = otherCpu(statsBefore.pid);
-    const cpuGenBefore = process.cpuUsage();
-    genLoopDelay.reset();
-    let sent = 0;
-    let maxLag = 0;
-    const start = performance.now();
-    await new Promise<void>((resolve) => {
-      const tick = (): void => {
-        const now = performance.now();
-        const due = Math.min(total, Math.floor(((now - start) * rate) / 1000));
-        if (due > sent) maxLag = Math.max(maxLag, now - (start + (sent * 1000) / rate));
-        while (sent < due) sendOne(sent++ % n);
-        if (sent >= total) return resolve();
-        setTimeout(tick, 1);
-      };
-      tick();
-    });
-    const sendSeconds = (performance.now() - start) / 1000;
-    const drainStart = performance.now();
-    while (received < sent && performance.now() - drainStart < drainMs) await sleep(5);
-    const statsAfter = await monitor.stats();
-    const cpuGen = process.cpuUsage(cpuGenBefore);
-    const elapsed = (performance.now() - start) / 1000;
-    const lat = samples.summary();
-    return {
-      target: rate,
-      sent,
-      received,
-      loss: sent - received,
-      achieved: Math.round(sent / sendSeconds),
-      p50: lat.p50,
-      p90: lat.p90,
-      p99: lat.p99,
-      max: lat.max,
-      cpuUsPerMsg: round((statsAfter.cpu - statsBefore.cpu) / Math.max(1, received), 1),
-      hubCpuPct: round(((statsAfter.cpu - statsBefore.cpu) / 1e6 / elapsed) * 100, 0),
-      genCpuPct: round(((cpuGen.user + cpuGen.system) / 1e6 / elapsed) * 100, 0),
-      genLagMaxMs: round(maxLag, 1),
-      hubLoopDelayMaxMs: statsAfter.loopDelayMaxMs === undefined ? undefined : round(statsAfter.loopDelayMaxMs, 1),
-      genLoopDelayMaxMs: round(genLoopDelay.max / 1e6, 1),
-      otherCpuPct: otherCpuPct(othersBefore, otherCpu(statsBefore.pid), elapsed),
-      streamErrors: errors,
-      closed: conns.filter((c) => c.closed).length,
-    };
-  };
+  const runStep = (rate: number, seconds: number): Promise<Record<string, unknown>> => measureMessageStep({
+    rate, seconds, senders: n, sendOne, receipts, monitor, genLoopDelay, drainMs,
+    closed: () => conns.filter((c) => c.closed).length,
+  });
 
   log('messages: warm-up 3 s at 2000 msg/s');
   await runStep(2000, 3);

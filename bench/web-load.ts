@@ -14,6 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { boshLogin, type BoshConn } from './bosh-client.js';
 import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, Samples, sleep } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct, type ServerStats } from './hub-monitor.js';
+import { measureMessageStep, type Receipts } from './message-step.js';
 import { tcpLogin } from './tcp-client.js';
 import { wsLogin } from './ws-client.js';
 import { type LiveSession, type Mechanism, scan, type Target } from './xmpp-client.js';
@@ -304,17 +305,15 @@ async function webLatencyScenario(): Promise<void> {
       continue;
     }
 
-    let samples = new Samples();
-    let received = 0;
-    let errors = 0;
+    const receipts: Receipts = { samples: new Samples(), received: 0, errors: 0 };
     for (const s of senders) s.onText = () => undefined;
     for (const r of receivers) {
       r.onText = (chunk) => {
         const now = performance.now();
         if (scan(r, chunk, '<body>t=', (value) => {
-          samples.push(now - Number(value));
-          received++;
-        })) errors++;
+          receipts.samples.push(now - Number(value));
+          receipts.received++;
+        })) receipts.errors++;
       };
     }
     const prefixes = receivers.map((_, k) => `<message type='chat' to='${benchUser(base + pairs + k)}@${tcpTarget.domain}/${BENCH_RESOURCE}' id='`);
@@ -323,52 +322,10 @@ async function webLatencyScenario(): Promise<void> {
       senders[k]!.send(`${prefixes[k]}${(seq++).toString(36)}'><body>t=${performance.now().toFixed(3)} ${MESSAGE_PAD}</body></message>`);
     };
 
-    const runStep = async (rate: number, stepSeconds: number): Promise<Record<string, unknown>> => {
-      samples = new Samples();
-      received = 0;
-      const total = Math.round(rate * stepSeconds);
-      const statsBefore = await monitor.stats();
-      const othersBefore = otherCpu(statsBefore.pid);
-      const cpuGenBefore = process.cpuUsage();
-      genLoopDelay.reset();
-      let sent = 0;
-      const start = performance.now();
-      await new Promise<void>((resolve) => {
-        const tick = (): void => {
-          const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
-          while (sent < due) sendOne(sent++ % pairs);
-          if (sent >= total) return resolve();
-          setTimeout(tick, 1);
-        };
-        tick();
-      });
-      const sendSeconds = (performance.now() - start) / 1000;
-      const drainStart = performance.now();
-      while (received < sent && performance.now() - drainStart < drainMs) await sleep(5);
-      const statsAfter = await monitor.stats();
-      const cpuGen = process.cpuUsage(cpuGenBefore);
-      const elapsed = (performance.now() - start) / 1000;
-      const lat = samples.summary();
-      return {
-        target: rate,
-        sent,
-        received,
-        loss: sent - received,
-        achieved: Math.round(sent / sendSeconds),
-        p50: lat.p50,
-        p90: lat.p90,
-        p99: lat.p99,
-        max: lat.max,
-        cpuUsPerMsg: round((statsAfter.cpu - statsBefore.cpu) / Math.max(1, received), 1),
-        hubCpuPct: round(((statsAfter.cpu - statsBefore.cpu) / 1e6 / elapsed) * 100, 0),
-        genCpuPct: round(((cpuGen.user + cpuGen.system) / 1e6 / elapsed) * 100, 0),
-        hubLoopDelayMaxMs: statsAfter.loopDelayMaxMs === undefined ? undefined : round(statsAfter.loopDelayMaxMs, 1),
-        genLoopDelayMaxMs: round(genLoopDelay.max / 1e6, 1),
-        otherCpuPct: otherCpuPct(othersBefore, otherCpu(statsBefore.pid), elapsed),
-        streamErrors: errors,
-        closed: all.filter((s) => s.closed).length,
-      };
-    };
+    const runStep = (rate: number, stepSeconds: number): Promise<Record<string, unknown>> => measureMessageStep({
+      rate, seconds: stepSeconds, senders: pairs, sendOne, receipts, monitor, genLoopDelay, drainMs,
+      closed: () => all.filter((s) => s.closed).length,
+    });
 
     log(`weblatency ${mode.name}: warm-up ${warmupSeconds} s at ${rates[0]} msg/s`);
     await runStep(rates[0]!, warmupSeconds);
