@@ -1,77 +1,15 @@
 // The switchboard command, run as operators run it: the built CLI in a child process, against a
 // temporary configuration and data directory.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect, type TestClient } from './support/client.js';
-import { testConfigYaml, type TestHub } from './support/hub.js';
+import { testConfigYaml } from './support/hub.js';
+import { killHub, runCli as run, startProcessHub as startHub, type RunningHub } from './support/process-hub.js';
 import type { Element } from '../src/xmpp/xml.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(root, 'dist/src/cli/main.js');
-
 const CONFIG = testConfigYaml('info');
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without SWITCHBOARD_ variables, which would override the test configuration. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SWITCHBOARD_')));
-}
-
-function spawnCli(args: string[]): ChildProcess {
-  return spawn(process.execPath, [MAIN, ...args], { cwd: root, env: cleanEnv() });
-}
-
-function run(args: string[], input?: string): Promise<Result> {
-  const child = spawnCli(args);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin!.end(input);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-interface RunningHub {
-  child: ChildProcess;
-  /** Enough of a TestHub for `connect`. */
-  target: TestHub;
-  logs: Array<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
-/** Starts `switchboard start` and waits until its admin socket listens. */
-function startHub(config: string): Promise<RunningHub> {
-  const child = spawnCli(['start', '--config', config]);
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        if (entry.msg !== 'admin socket listening') continue;
-        const port = (msg: string) => logs.find((l) => l.msg === msg)!.port as number;
-        const target = { domain: 'localhost', port: port('c2s listening'), directTlsPort: port('c2s direct TLS listening') };
-        resolve({ child, target: target as TestHub, logs, exited });
-      }
-    });
-    void exited.then((code) => reject(new Error(`the hub exited (${code}) before it was ready: ${stderr}`)));
-  });
-}
 
 function isStreamError(el: Element, condition: string): boolean {
   return el.is('error', 'http://etherx.jabber.org/streams') && el.getChild(condition) !== undefined;
@@ -101,10 +39,7 @@ describe('switchboard CLI', function () {
 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.stop()));
-    if (hub && hub.child.exitCode === null) {
-      hub.child.kill('SIGKILL');
-      await hub.exited;
-    }
+    if (hub) await killHub(hub);
     hub = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
@@ -276,8 +211,7 @@ describe('switchboard CLI', function () {
 
     it('works without the hub after it was killed, removing the stale socket', async () => {
       hub = await startHub(config);
-      hub.child.kill('SIGKILL');
-      await hub.exited;
+      await killHub(hub);
       const socket = join(dir, 'data', 'switchboard.sock');
       assert.ok(existsSync(socket));
       assert.equal((await cli('user', 'add', 'alice@localhost', '--password', 'wonderland')).code, 0);
@@ -285,5 +219,120 @@ describe('switchboard CLI', function () {
       hub = await startHub(config);
       assert.equal((await cli('user', 'list')).stdout, 'alice@localhost\n');
     });
+  });
+});
+
+describe('switchboard CLI: notification settings and the delivery queue', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let config: string;
+  let hub: RunningHub | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
+    config = join(dir, 'switchboard.yaml');
+    writeFileSync(config, `${CONFIG}data_dir: ${JSON.stringify(join(dir, 'data'))}\n`);
+  });
+
+  afterEach(async () => {
+    if (hub) await killHub(hub);
+    hub = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cli = (...args: string[]) => run([...args, '--config', config]);
+
+  /** Dead letters `ids` for the destination "smtp", made with the embedded queue the stopped hub's CLI opens. */
+  async function seedDeadLetters(...ids: string[]): Promise<void> {
+    const { EmbeddedQueue } = await import('../src/queue/embedded.js');
+    const { PermanentFailure } = await import('../src/queue/port.js');
+    const { createLogger } = await import('../src/core/log.js');
+    const queue = new EmbeddedQueue({ path: join(dir, 'data', 'queue.sqlite'), log: createLogger({ level: 'error', format: 'json' }, { write: () => {} }) });
+    try {
+      for (const id of ids) await queue.add('smtp', id, { to: `${id}@example.org` });
+      queue.process('smtp', async () => {
+        throw new PermanentFailure('550 5.1.1 no such\nmailbox');
+      }, { concurrency: 1, ratePerSecond: 0, attempts: 1, backoff: { initialMs: 10, maxMs: 10 } });
+      while ((await queue.deadLetters('smtp')).length < ids.length) await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      await queue.close();
+    }
+  }
+
+  it('shows and changes notification settings with the hub stopped', async () => {
+    await cli('user', 'add', 'alice@localhost', '--password', 'wonderland');
+    assert.deepEqual(await cli('notify', 'show', 'alice@localhost'), {
+      code: 0,
+      stdout: 'notification settings of alice@localhost\n' +
+        '  offline:       email (host default)\n' +
+        "  email:         none (the directory's address only)\n" +
+        '  mail arrival:  all (host default)\n' +
+        '  mail senders:  none\n',
+      stderr: '',
+    });
+
+    const set = await cli('notify', 'set', 'alice@localhost', '--offline', 'sms', '--email', 'alice@example.org',
+      '--mail-arrival', 'listed', '--mail-sender', 'boss@example.org', '--mail-sender', '@example.com');
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, 'notification settings of alice@localhost\n' +
+      '  offline:       sms\n' +
+      '  email:         alice@example.org\n' +
+      '  mail arrival:  listed\n' +
+      '  mail senders:  boss@example.org, @example.com\n');
+    assert.equal((await cli('notify', 'show', 'alice@localhost')).stdout, set.stdout);
+
+    const onlyEmail = await cli('notify', 'set', 'alice@localhost', '--email', '');
+    assert.match(onlyEmail.stdout, /offline: {7}sms\n {2}email: {9}none/);
+
+    const badEmail = await cli('notify', 'set', 'alice@localhost', '--email', 'alice');
+    assert.deepEqual([badEmail.code, badEmail.stderr], [1, 'switchboard: "alice" is not a mail address\n']);
+    const badSender = await cli('notify', 'set', 'alice@localhost', '--mail-sender', '@');
+    assert.deepEqual([badSender.code, badSender.stderr], [1, 'switchboard: "@" is not a mail address or @domain\n']);
+    const badChannel = await cli('notify', 'set', 'alice@localhost', '--offline', 'pigeon');
+    assert.equal(badChannel.code, 2);
+    assert.match(badChannel.stderr, /^switchboard: --offline must be one of none, email, sms, both, not "pigeon"\n/);
+    assert.equal((await cli('notify', 'set', 'alice@localhost')).code, 2, 'nothing to set');
+    const nobody = await cli('notify', 'show', 'nobody@localhost');
+    assert.deepEqual([nobody.code, nobody.stderr], [1, 'switchboard: no such user nobody@localhost\n']);
+
+    const reset = await cli('notify', 'reset', 'alice@localhost');
+    assert.match(reset.stdout, /offline: {7}email \(host default\)\n/);
+    assert.match(reset.stdout, /mail senders: {2}none\n$/);
+  });
+
+  it('changes notification settings through the running hub', async () => {
+    hub = await startHub(config);
+    await cli('user', 'add', 'alice@localhost', '--password', 'wonderland');
+    const set = await cli('notify', 'set', 'alice@localhost', '--mail-arrival', 'contacts');
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /mail arrival: {2}contacts\n/);
+    assert.ok(hub.logs.some((l) => l.msg === 'admin command' && l.cmd === 'notify.set'));
+    assert.match((await cli('notify', 'show', 'alice@localhost')).stdout, /mail arrival: {2}contacts\n/);
+    const status = await cli('queue');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^delivery queue: embedded\n/);
+  });
+
+  it('shows the queue and retries and discards its dead letters with the hub stopped', async () => {
+    assert.deepEqual(await cli('queue'), { code: 0, stdout: 'delivery queue: embedded\nno destinations\n', stderr: '' });
+    await seedDeadLetters('job-1', 'job-2');
+
+    const status = await cli('queue');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^delivery queue: embedded\nDESTINATION\s+WAITING\s+DELAYED\s+ACTIVE\s+DEAD\s+OLDEST\s+FAILURES\nsmtp\s+0\s+0\s+0\s+2\s+-\s+0\n$/);
+
+    const dead = await cli('queue', 'dead');
+    assert.equal(dead.code, 0, dead.stderr);
+    assert.match(dead.stdout, /^DESTINATION\s+ID\s+ATTEMPTS\s+FAILED AT\s+ERROR\n/);
+    assert.match(dead.stdout, /\nsmtp\s+job-1\s+1\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+550 5\.1\.1 no such mailbox\n/);
+    assert.match(dead.stdout, /\nsmtp\s+job-2\s+1\s+/);
+    assert.equal((await cli('queue', 'dead', 'sms')).stdout, 'no dead letters\n');
+
+    assert.deepEqual(await cli('queue', 'retry', 'smtp', 'job-1'), { code: 0, stdout: 'job-1 of smtp is queued again\n', stderr: '' });
+    assert.match((await cli('queue')).stdout, /\nsmtp\s+1\s+0\s+0\s+1\s+\d+s\s+0\n$/);
+    assert.deepEqual(await cli('queue', 'discard', 'smtp', 'job-2'), { code: 0, stdout: 'discarded job-2 of smtp\n', stderr: '' });
+    assert.equal((await cli('queue', 'dead')).stdout, 'no dead letters\n');
+    const missing = await cli('queue', 'retry', 'smtp', 'job-2');
+    assert.deepEqual([missing.code, missing.stderr], [1, 'switchboard: no dead letter "job-2" for smtp\n']);
   });
 });

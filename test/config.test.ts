@@ -76,6 +76,7 @@ describe('config', () => {
           throttle: { max_failures: 5, window_seconds: 300, lock_seconds: 60 },
         },
         admin: { socket: '/srv/sb/data/switchboard.sock' },
+        queue: 'embedded',
         hosts: [
           {
             domain: 'localhost',
@@ -89,6 +90,8 @@ describe('config', () => {
             shared_groups: [],
             directory: 'internal',
             search: { enabled: false, limit: 30 },
+            notifications: { offline: 'email', delay: 120, digest_window: 900, mail_arrival: 'all' },
+            mail: { sender_suffix: 'via IM', reply_by_email: true, archive_addresses: [], archive_interval: 900, timezone: 'UTC', snippet_length: 160 },
           },
         ],
       };

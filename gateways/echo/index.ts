@@ -6,9 +6,13 @@ import type { Gateway, GatewayHost } from '../../src/core/gateway.js';
 import { Signal } from '../../src/core/signal.js';
 
 export class EchoGateway implements Gateway {
+  readonly name = 'echo';
+  readonly domains: readonly string[];
   private host: GatewayHost | undefined;
 
-  constructor(readonly domain: string) {}
+  constructor(private readonly domain: string) {
+    this.domains = [domain];
+  }
 
   async start(host: GatewayHost): Promise<void> {
     this.host = host;

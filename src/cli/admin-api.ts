@@ -1,6 +1,8 @@
 // The admin protocol: JSON lines over the hub's Unix socket. Each request line
 // `{ "cmd": "user.add", "args": {...} }` gets one response line
 // `{ "ok": true, "result": ... }` or `{ "ok": false, "error": "..." }`.
+import type { EffectivePrefs, MailArrivalRule, NotificationPrefs, OfflineChannel } from '../core/notification-prefs.js';
+import type { DeadJob, QueueCounts } from '../queue/port.js';
 import type { RosterItem, Subscription } from '../store/ports.js';
 
 export interface SessionInfo {
@@ -12,10 +14,17 @@ export interface SessionInfo {
   since: string;
 }
 
+export interface GatewayInfo {
+  name: string;
+  domains: string[];
+  summary: string;
+}
+
 export interface ListenerInfo {
   address: string;
   port: number;
-  kind: 'starttls' | 'direct-tls' | 'http' | 'https';
+  /** The c2s and HTTP listeners' kinds, or a gateway's protocol (SMTP, LMTP...). */
+  kind: 'starttls' | 'direct-tls' | 'http' | 'https' | (string & {});
 }
 
 export interface RosterAddArgs {
@@ -45,6 +54,24 @@ export interface GroupSetArgs {
   displayed_groups?: string[];
 }
 
+/** A user's notification preferences: as stored, and with the host defaults applied. */
+export interface NotifyInfo {
+  jid: string;
+  stored: NotificationPrefs;
+  effective: EffectivePrefs;
+}
+
+/** Fields given replace the stored ones; an empty `email` or `mail_senders` removes them. */
+export interface NotifySetArgs {
+  jid: string;
+  offline?: OfflineChannel;
+  email?: string;
+  mail_arrival?: MailArrivalRule;
+  mail_senders?: string[];
+  /** Forget the stored preferences first (the host defaults apply to fields not given). */
+  reset?: boolean;
+}
+
 /** Every admin command with its arguments and result. */
 export interface AdminApi {
   'user.add': { args: { jid: string; password: string }; result: { jid: string } };
@@ -59,9 +86,24 @@ export interface AdminApi {
   /** Creates or replaces a shared roster group; online members see the change at once. */
   'group.set': { args: GroupSetArgs; result: { domain: string; name: string; created: boolean } };
   'group.delete': { args: { domain: string; name: string }; result: { domain: string; name: string } };
+  'notify.get': { args: { jid: string }; result: NotifyInfo };
+  'notify.set': { args: NotifySetArgs; result: NotifyInfo };
+  /** The delivery queue's adapter and each destination's counts. */
+  'queue.status': { args: Record<string, never>; result: { kind: string; destinations: QueueCounts[] } };
+  /** Dead letters, oldest first, of one destination or of all. */
+  'queue.dead': { args: { destination?: string }; result: { jobs: DeadJob[] } };
+  /** Puts a dead letter back to run now, with fresh attempts. */
+  'queue.retry': { args: { destination: string; id: string }; result: { destination: string; id: string } };
+  'queue.discard': { args: { destination: string; id: string }; result: { destination: string; id: string } };
   status: {
     args: Record<string, never>;
-    result: { sessions: SessionInfo[]; domains: Record<string, number>; listeners: ListenerInfo[] };
+    result: {
+      sessions: SessionInfo[];
+      domains: Record<string, number>;
+      listeners: ListenerInfo[];
+      gateways: GatewayInfo[];
+      queue: { kind: string; destinations: QueueCounts[] };
+    };
   };
 }
 

@@ -1,15 +1,23 @@
 // What the admin commands do. The same code serves the running hub (behind its admin socket,
 // where it also closes sessions and lets the roster module push changes) and the CLI when
-// the hub is stopped (directly on the store).
+// the hub is stopped (directly on the store, and on the delivery queue for the queue commands).
+import { join } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../core/hub.js';
+import type { Jid } from '../core/jid.js';
+import { createLogger } from '../core/log.js';
+import {
+  MAIL_ARRIVAL_RULES, OFFLINE_CHANNELS, effectivePrefs, isMailAddress, isSenderEntry, readPrefs, writePrefs, type NotificationPrefs,
+} from '../core/notification-prefs.js';
 import { DirectoryReadOnly, DirectoryUnavailable, type Directory } from '../directory/port.js';
 import { deleteStoredGroup, listStoredGroups, saveStoredGroup } from '../directory/shared-groups-stored.js';
+import { createQueue } from '../queue/index.js';
+import type { DeliveryQueue } from '../queue/port.js';
 import type { RosterItem, Store, Subscription } from '../store/ports.js';
 import type { ClientSession } from '../xmpp/c2s/session.js';
 import type { SessionEvent } from '../xmpp/module.js';
-import type { AdminApi, AdminCommand, ListenerInfo, SessionInfo, SharedGroupInfo } from './admin-api.js';
+import type { AdminApi, AdminCommand, ListenerInfo, NotifyInfo, SessionInfo, SharedGroupInfo } from './admin-api.js';
 import { CliError } from './errors.js';
 import { accountJid, hostDomain, parseJid } from './jids.js';
 
@@ -140,6 +148,37 @@ export class AdminOps {
       return { domain, name };
     },
 
+    'notify.get': async (args) => {
+      const jid = await this.existingAccount(args.string('jid'));
+      return this.notifyInfo(jid);
+    },
+
+    'notify.set': async (args) => {
+      const jid = await this.existingAccount(args.string('jid'));
+      const { kv } = this.target.store;
+      const prefs: NotificationPrefs = args.optionalBoolean('reset') ? {} : await readPrefs(kv, jid.domain, jid.local);
+      const offline = args.optionalString('offline');
+      if (offline !== undefined) prefs.offline = choice('offline', OFFLINE_CHANNELS, offline);
+      const email = args.optionalString('email');
+      if (email !== undefined) prefs.email = email === '' ? undefined : checked(email, isMailAddress, 'a mail address');
+      const arrival = args.optionalString('mail_arrival');
+      if (arrival !== undefined) prefs.mail_arrival = choice('mail_arrival', MAIL_ARRIVAL_RULES, arrival);
+      const senders = args.optionalStrings('mail_senders');
+      if (senders !== undefined) {
+        prefs.mail_senders = senders.map((s) => s.trim()).filter((s) => s !== '').map((s) => checked(s, isSenderEntry, 'a mail address or @domain'));
+      }
+      await writePrefs(kv, jid.domain, jid.local, prefs);
+      return this.notifyInfo(jid);
+    },
+
+    'queue.status': () => this.withQueue(async (queue) => ({ kind: queue.kind, destinations: await queue.counts() })),
+
+    'queue.dead': (args) => this.withQueue(async (queue) => ({ jobs: await queue.deadLetters(args.optionalString('destination')) })),
+
+    'queue.retry': (args) => this.withDeadLetter(args, (queue, destination, id) => queue.retry(destination, id)),
+
+    'queue.discard': (args) => this.withDeadLetter(args, (queue, destination, id) => queue.discard(destination, id)),
+
     status: async () => {
       const { hub, config } = this.target;
       if (!hub) throw new CliError('Switchboard is not running');
@@ -156,13 +195,49 @@ export class AdminOps {
         });
         domains[jid.domain] = (domains[jid.domain] ?? 0) + 1;
       }
-      return { sessions, domains, listeners: listeners(hub) };
+      const gateways = hub.gateways.map((gateway) => ({
+        name: gateway.name, domains: [...gateway.domains], summary: gateway.status?.().summary ?? '',
+      }));
+      return { sessions, domains, listeners: listeners(hub), gateways, queue: { kind: hub.queue.kind, destinations: await hub.queue.counts() } };
     },
   };
 
   /** The running hub applies a group change at once (roster pushes, presence). */
   private async groupsChanged(): Promise<void> {
     await this.target.hub?.xmpp.hooks.fire('shared-groups/changed', {});
+  }
+
+  private async notifyInfo(jid: Jid): Promise<NotifyInfo> {
+    const stored = await readPrefs(this.target.store.kv, jid.domain, jid.local);
+    const host = this.target.config.hosts.find((h) => h.domain === jid.domain)!;
+    return { jid: jid.toString(), stored, effective: effectivePrefs(stored, host.notifications) };
+  }
+
+  /**
+   * Runs a queue command on the running hub's queue; with the hub stopped, on the configured
+   * queue opened for this command alone (the other commands never open it).
+   */
+  private async withQueue<T>(use: (queue: DeliveryQueue) => Promise<T>): Promise<T> {
+    if (this.target.hub) return use(this.target.hub.queue);
+    const { config } = this.target;
+    const log = createLogger({ level: 'error', format: 'json' }, process.stderr);
+    const queue = createQueue(config.queue, { path: join(config.data_dir, 'queue.sqlite'), log });
+    try {
+      return await use(queue);
+    } finally {
+      await queue.close();
+    }
+  }
+
+  private withDeadLetter(
+    args: Args, act: (queue: DeliveryQueue, destination: string, id: string) => Promise<boolean>,
+  ): Promise<{ destination: string; id: string }> {
+    const destination = args.string('destination');
+    const id = args.string('id');
+    return this.withQueue(async (queue) => {
+      if (!(await act(queue, destination, id))) throw new CliError(`no dead letter "${id}" for ${destination}`);
+      return { destination, id };
+    });
   }
 
   private account(text: string) {
@@ -185,7 +260,8 @@ function listeners(hub: Hub): ListenerInfo[] {
     result.push({ address, port: ports[result.length]!, kind: 'starttls' });
     if (directTls !== null) result.push({ address, port: ports[result.length]!, kind: 'direct-tls' });
   }
-  return [...result, ...hub.web.listener.bound()];
+  const gateways = hub.gateways.flatMap((gateway) => gateway.status?.().listeners ?? []);
+  return [...result, ...hub.web.listener.bound(), ...gateways];
 }
 
 /** A group that cannot be saved is the operator's mistake. */
@@ -193,6 +269,18 @@ function configFailure(err: unknown): never {
   if (err instanceof ConfigError) throw new CliError(err.message);
   throw err;
 }
+
+function choice<V extends string>(name: string, allowed: readonly V[], value: string): V {
+  if (!(allowed as readonly string[]).includes(value)) throw new CliError(`${name} must be one of ${allowed.join(', ')}, not "${value}"`);
+  return value as V;
+}
+
+function checked(value: string, valid: (value: string) => boolean, what: string): string {
+  if (!valid(value)) throw new CliError(`"${value}" is not ${what}`);
+  return value;
+}
+
+/** An entry of the mail senders list: an address, or @domain. */
 
 /** LDAP-managed hosts and directory outages are the operator's to know, not internal errors. */
 function directoryFailure(err: unknown): never {
@@ -221,6 +309,12 @@ class Args {
   string(name: string): string {
     const value = this.raw[name];
     if (typeof value !== 'string') throw new CliError(`argument "${name}" must be a string`);
+    return value;
+  }
+
+  optionalBoolean(name: string): boolean | undefined {
+    const value = this.raw[name];
+    if (value !== undefined && typeof value !== 'boolean') throw new CliError(`argument "${name}" must be true or false`);
     return value;
   }
 

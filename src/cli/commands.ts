@@ -2,6 +2,8 @@
 import { check } from './check.js';
 import type { Command } from './command.js';
 import { groupDelete, groupList, groupSet } from './group.js';
+import { notifyReset, notifySet, notifyShow } from './notify.js';
+import { queueDead, queueDiscard, queueRetry, queueStatus } from './queue.js';
 import { rosterAdd, rosterList } from './roster.js';
 import { start } from './start.js';
 import { status } from './status.js';
@@ -9,6 +11,8 @@ import { userAdd, userDelete, userList, userPasswd } from './user.js';
 
 const RUNNING_OR_NOT =
   'Talks to the running hub over its admin socket; with the hub stopped, opens its database directly.';
+const QUEUE_RUNNING_OR_NOT =
+  'Talks to the running hub over its admin socket; with the hub stopped, opens the delivery queue directly.';
 
 export const commands: Command[] = [
   {
@@ -108,6 +112,69 @@ export const commands: Command[] = [
     summary: 'Delete a shared roster group made with group set',
     details: RUNNING_OR_NOT,
     run: groupDelete,
+  },
+  {
+    name: 'notify show',
+    args: '<jid>',
+    summary: "Show a user's notification settings",
+    details: `The effective values: the user's own, else the host's (notifications in the configuration).\n${RUNNING_OR_NOT}`,
+    run: notifyShow,
+  },
+  {
+    name: 'notify set',
+    args: '<jid>',
+    summary: "Change a user's notification settings",
+    details:
+      'Changes the settings given, as the user does with the ad-hoc command "Notification settings":\n' +
+      'the channel for chats that arrive offline, the address used when the directory has none\n' +
+      '(--email "" removes it), which arriving mail is announced, and the senders of the "listed"\n' +
+      `rule (--mail-sender, repeated: an address or @domain; --mail-sender "" empties the list).\n${RUNNING_OR_NOT}`,
+    options: {
+      offline: { value: 'none|email|sms|both' },
+      email: { value: 'ADDRESS' },
+      'mail-arrival': { value: 'all|contacts|listed|none' },
+      'mail-sender': { value: 'S', multiple: true },
+    },
+    run: notifySet,
+  },
+  {
+    name: 'notify reset',
+    args: '<jid>',
+    summary: "Forget a user's notification settings: the host's apply",
+    details: RUNNING_OR_NOT,
+    run: notifyReset,
+  },
+  // Before `queue`, which would otherwise take their words for arguments.
+  {
+    name: 'queue dead',
+    args: '[<destination>]',
+    summary: 'List the dead letters of the delivery queue',
+    details: `Jobs that failed every attempt (or permanently), oldest first: id, attempts, last failure.\n${QUEUE_RUNNING_OR_NOT}`,
+    run: queueDead,
+  },
+  {
+    name: 'queue retry',
+    args: '<destination> <id>',
+    summary: 'Run a dead letter again, with fresh attempts',
+    details: QUEUE_RUNNING_OR_NOT,
+    run: queueRetry,
+  },
+  {
+    name: 'queue discard',
+    args: '<destination> <id>',
+    summary: 'Delete a dead letter',
+    details: QUEUE_RUNNING_OR_NOT,
+    run: queueDiscard,
+  },
+  {
+    name: 'queue',
+    args: '',
+    summary: 'Show the delivery queue of the gateways per destination',
+    details:
+      'Jobs waiting, delayed (retries), active and dead, the age of the oldest one not done and the\n' +
+      'failures since the hub started. See also queue dead, queue retry and queue discard.\n' +
+      QUEUE_RUNNING_OR_NOT,
+    run: queueStatus,
   },
   {
     name: 'status',

@@ -2,6 +2,13 @@
 // the docs table (doc-table.ts) and path handling in load.ts are derived from
 // `options`; the hand-written `Config` type is checked against it at compile time.
 
+import {
+  hostMailSection, notificationsSection, queueOption, smtpSection,
+  type HostMailConfig, type NotificationsConfig, type SmtpConfig,
+} from './mail-options.js';
+
+export type { HostMailConfig, NotificationsConfig, SmtpConfig, SmtpRelayConfig } from './mail-options.js';
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'pretty' | 'json';
 export type RequireEncryption = 'disabled' | 'optional' | 'required';
@@ -16,6 +23,8 @@ export interface Config {
   auth: AuthConfig;
   admin: { socket: string };
   ldap?: LdapConfig;
+  queue: string;
+  smtp?: SmtpConfig;
   hosts: HostConfig[];
 }
 
@@ -126,6 +135,8 @@ export interface HostConfig {
   search: { enabled: boolean; limit: number };
   shared_groups: SharedGroupConfig[];
   ldap_shared_groups?: LdapSharedGroupsConfig;
+  notifications: NotificationsConfig;
+  mail: HostMailConfig;
 }
 
 /** Shared roster groups read from LDAP (`hosts[].ldap_shared_groups`). */
@@ -671,6 +682,8 @@ export const options = {
       },
     },
     ldap: ldapSection,
+    queue: queueOption,
+    smtp: smtpSection,
     hosts: {
       type: 'array',
       minItems: 1,
@@ -805,6 +818,8 @@ export const options = {
               member_uid_attributes: attributeList(['memberUid'], 'Attributes listing members by username.'),
             },
           },
+          notifications: notificationsSection,
+          mail: hostMailSection,
         },
       },
     },

@@ -1,24 +1,31 @@
 // The composition root: builds the store, directory, router, XMPP service and gateways
 // from a loaded configuration, and starts and stops them in order.
+import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { HostDirectories } from '../directory/hosts.js';
 import { DirectoryRefresh, type OnlineUsers } from '../directory/ldap/refresh.js';
 import { LoginTokens } from '../directory/login-tokens.js';
+import { SmtpGateway } from '../../gateways/smtp/index.js';
+import { createQueue } from '../queue/index.js';
+import type { DeliveryQueue } from '../queue/port.js';
 import type { Store } from '../store/ports.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { WebServer } from '../http/web-server.js';
 import { C2sListener, TlsContexts, type HostCertificate } from '../xmpp/c2s/tcp.js';
 import { defaultModules } from '../xmpp/modules/index.js';
+import { connectNotifier } from '../xmpp/notification-events.js';
 import { XmppServer } from '../xmpp/server.js';
 import type { Gateway } from './gateway.js';
 import { Jid } from './jid.js';
 import type { Logger } from './log.js';
+import { OfflineNotifier } from './offline-notifications.js';
 import { Router } from './router.js';
 
 export interface HubOptions {
   config: Config;
   log: Logger;
   certificates: Map<string, HostCertificate>;
+  /** Gateways besides those the configuration enables (tests, the echo gateway). */
   gateways?: Gateway[];
 }
 
@@ -30,7 +37,10 @@ export class Hub {
   readonly xmpp: XmppServer;
   readonly c2s: C2sListener;
   readonly web: WebServer;
-  private readonly gateways: Gateway[];
+  readonly queue: DeliveryQueue;
+  readonly notifier: OfflineNotifier;
+  readonly gateways: Gateway[];
+  private readonly tlsContexts: TlsContexts;
   private readonly refresh: DirectoryRefresh;
   private started = false;
 
@@ -41,10 +51,18 @@ export class Hub {
     this.router = new Router(log.child({ component: 'router' }));
     this.tokens = new LoginTokens(config.http.sso.token_ttl);
     this.xmpp = new XmppServer({ config, log: log.child({ component: 'xmpp' }), store: this.store, directory: this.directory, router: this.router, tokens: this.tokens });
-    const tlsContexts = new TlsContexts(options.certificates, config.hosts[0]!.domain);
+    const tlsContexts = (this.tlsContexts = new TlsContexts(options.certificates, config.hosts[0]!.domain));
     this.c2s = new C2sListener(this.xmpp, config.c2s, tlsContexts, log.child({ component: 'c2s' }));
     this.web = new WebServer({ config, xmpp: this.xmpp, tokens: this.tokens, tlsContexts, log: log.child({ component: 'http' }) });
-    this.gateways = options.gateways ?? [];
+    this.queue = createQueue(config.queue, { path: join(config.data_dir, 'queue.sqlite'), log: log.child({ component: 'queue' }) });
+    this.notifier = new OfflineNotifier({
+      hostConfig: (domain) => this.xmpp.hostConfig(domain),
+      store: this.store,
+      queue: this.queue,
+      log: log.child({ component: 'notify' }),
+      isOnline: (user) => this.xmpp.sessions.highestPriority(user).length > 0,
+    });
+    this.gateways = [...(options.gateways ?? []), ...(config.smtp ? [new SmtpGateway(config)] : [])];
     this.refresh = new DirectoryRefresh(this.directory.ldapHosts(), onlineUsers(this.xmpp),
       (config.ldap?.refresh_interval ?? 0) * 1000, log.child({ component: 'ldap' }));
   }
@@ -56,10 +74,22 @@ export class Hub {
   async start(): Promise<void> {
     const { log } = this.options;
     for (const module of defaultModules) await this.xmpp.use(module);
+    connectNotifier(this.xmpp, this.notifier);
     for (const gateway of this.gateways) {
-      this.router.register(gateway.domain, gateway);
-      await gateway.start({ emit: (signal) => this.router.route(signal), log: log.child({ gateway: gateway.domain }) });
+      for (const domain of gateway.domains) this.router.register(domain, gateway);
+      await gateway.start({
+        emit: (signal) => this.router.route(signal),
+        log: log.child({ gateway: gateway.name }),
+        config: this.config,
+        directory: this.directory,
+        store: this.store,
+        queue: this.queue,
+        offerChannel: (channel) => this.notifier.offer(channel),
+        observeMessages: (observer) => this.router.observeMessages(observer),
+        tlsContext: (servername) => this.tlsContexts.context(servername ?? this.tlsContexts.defaultDomain)!,
+      });
     }
+    this.notifier.start();
     await this.c2s.start();
     await this.web.start();
     this.xmpp.startSweeper();
@@ -71,6 +101,7 @@ export class Hub {
   /** Closes every stream with <system-shutdown/>, stops gateways and flushes the store. */
   async stop(): Promise<void> {
     if (!this.started) {
+      await this.queue.close();
       await this.directory.close();
       return this.store.close();
     }
@@ -81,8 +112,9 @@ export class Hub {
     await this.web.stop();
     for (const gateway of this.gateways) {
       await gateway.stop();
-      this.router.unregister(gateway.domain);
+      for (const domain of gateway.domains) this.router.unregister(domain);
     }
+    await this.queue.close();
     await this.directory.close();
     await this.store.close();
     this.options.log.info('Switchboard stopped');

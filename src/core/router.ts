@@ -10,6 +10,7 @@ export interface SignalTarget {
 export class Router {
   private readonly domains = new Map<string, SignalTarget>();
   private remote: SignalTarget | undefined;
+  private readonly messageObservers: Array<(signal: Signal) => void> = [];
   routed = 0;
 
   constructor(private readonly log: Logger) {}
@@ -32,8 +33,14 @@ export class Router {
     return this.domains.has(domain);
   }
 
+  /** Sees every MESSAGE routed (archives); observers must be quick and never throw. */
+  observeMessages(observer: (signal: Signal) => void): void {
+    this.messageObservers.push(observer);
+  }
+
   route(signal: Signal): void {
     this.routed++;
+    if (signal.kind === 'MESSAGE') for (const observe of this.messageObservers) observe(signal);
     const target = this.domains.get(signal.to.domain) ?? this.remote;
     if (!target) {
       this.bounce(signal, { type: 'cancel', condition: 'remote-server-not-found' });

@@ -7,7 +7,9 @@ import type { RawClient } from './raw.js';
 /** The password of accounts made without one. */
 export const PASSWORD = 'secret';
 
-export interface FixtureOptions extends TestHubOptions {
+export interface FixtureOptions extends Omit<TestHubOptions, 'yaml'> {
+  /** YAML merged over the test defaults; a function is called when the hub starts (ports known by then). */
+  yaml?: string | (() => string);
   /** Accounts made once the hub runs: names (with PASSWORD) or names with their passwords. */
   users?: string[] | Record<string, string>;
 }
@@ -31,7 +33,7 @@ export interface HubFixture {
 
 /** Registers the mocha hooks of the enclosing describe block; call it there. */
 export function useHub(options: FixtureOptions = {}): HubFixture {
-  const { users = [], ...hubOptions } = options;
+  const { users = [], yaml, ...hubOptions } = options;
   let running: TestHub | undefined;
   const passwords = new Map<string, string>();
   const testClients: TestClient[] = [];
@@ -49,7 +51,7 @@ export function useHub(options: FixtureOptions = {}): HubFixture {
   };
 
   before(async () => {
-    running = await startHub(hubOptions);
+    running = await startHub({ ...hubOptions, ...(yaml === undefined ? {} : { yaml: typeof yaml === 'function' ? yaml() : yaml }) });
     const entries = Array.isArray(users) ? users.map((name) => [name, PASSWORD] as const) : Object.entries(users);
     for (const [name, password] of entries) await addUser(name, password);
   });

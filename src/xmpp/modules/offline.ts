@@ -10,6 +10,11 @@ const NS_HINTS = 'urn:xmpp:hints';
 /** Namespaces of children that carry nothing to read later on their own. */
 const INCIDENTAL = new Set(['http://jabber.org/protocol/chatstates', NS_HINTS, 'urn:xmpp:sid:0']);
 
+/** `notify/offline-message`: a message was stored, with its storage stamp. */
+export interface OfflineStoredEvent extends StanzaEvent {
+  stamp: number;
+}
+
 export const offlineModule: XmppModule = {
   name: 'offline',
   load(ctx: ModuleContext) {
@@ -53,7 +58,7 @@ async function store(ctx: ModuleContext, event: StanzaEvent): Promise<boolean> {
   const quota = ctx.hostConfig(to.domain)?.offline_quota ?? 0;
   if (!await ctx.store.offline.push(to.domain, to.local, stored.toString(), stamp, quota)) return false;
 
-  const notified = ctx.fire('notify/offline-message', event);
+  const notified = ctx.fire<OfflineStoredEvent>('notify/offline-message', { ...event, stamp });
   if (notified instanceof Promise) notified.catch((err: unknown) => ctx.log.error({ err }, 'offline notification failed'));
   return true;
 }
