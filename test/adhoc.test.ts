@@ -91,6 +91,7 @@ describe('ad-hoc commands (XEP-0050): notification settings', () => {
       FORM_TYPE: [NODE],
       offline: ['sms'],
       email: [],
+      mobile: [],
       mail_arrival: ['contacts'],
       mail_senders: ['boss@example.org', '@example.com'],
     });
@@ -124,6 +125,7 @@ describe('ad-hoc commands (XEP-0050): notification settings', () => {
       FORM_TYPE: [NODE],
       offline: ['both'],
       email: ['alice@example.org'],
+      mobile: ['+40 723 555 666'],
       mail_arrival: ['listed'],
       mail_senders: ['boss@example.org\n@example.com', ''],
     }));
@@ -131,12 +133,12 @@ describe('ad-hoc commands (XEP-0050): notification settings', () => {
     assert.equal(done.attrs.sessionid, first.attrs.sessionid);
     assert.equal(done.getChild('note')!.attrs.type, 'info');
     assert.deepEqual(await prefsOf(name), {
-      offline: 'both', email: 'alice@example.org', mail_arrival: 'listed', mail_senders: ['boss@example.org', '@example.com'],
+      offline: 'both', email: 'alice@example.org', mobile: '+40 723 555 666', mail_arrival: 'listed', mail_senders: ['boss@example.org', '@example.com'],
     });
 
     const again = await command(alice, {});
     assert.deepEqual(values(again), {
-      FORM_TYPE: [NODE], offline: ['both'], email: ['alice@example.org'], mail_arrival: ['listed'], mail_senders: ['boss@example.org', '@example.com'],
+      FORM_TYPE: [NODE], offline: ['both'], email: ['alice@example.org'], mobile: ['+40 723 555 666'], mail_arrival: ['listed'], mail_senders: ['boss@example.org', '@example.com'],
     });
     await assert.rejects(command(alice, { sessionid: first.attrs.sessionid! }, submit({ offline: ['none'] })), failsWith('not-allowed', 'session-expired'));
   });

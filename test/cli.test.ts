@@ -266,17 +266,19 @@ describe('switchboard CLI: notification settings and the delivery queue', functi
       stdout: 'notification settings of alice@localhost\n' +
         '  offline:       email (host default)\n' +
         "  email:         none (the directory's address only)\n" +
+        "  mobile:        none (the directory's number only)\n" +
         '  mail arrival:  all (host default)\n' +
         '  mail senders:  none\n',
       stderr: '',
     });
 
-    const set = await cli('notify', 'set', 'alice@localhost', '--offline', 'sms', '--email', 'alice@example.org',
+    const set = await cli('notify', 'set', 'alice@localhost', '--offline', 'sms', '--email', 'alice@example.org', '--mobile', '+40 723 555 666',
       '--mail-arrival', 'listed', '--mail-sender', 'boss@example.org', '--mail-sender', '@example.com');
     assert.equal(set.code, 0, set.stderr);
     assert.equal(set.stdout, 'notification settings of alice@localhost\n' +
       '  offline:       sms\n' +
       '  email:         alice@example.org\n' +
+      '  mobile:        +40 723 555 666\n' +
       '  mail arrival:  listed\n' +
       '  mail senders:  boss@example.org, @example.com\n');
     assert.equal((await cli('notify', 'show', 'alice@localhost')).stdout, set.stdout);
@@ -286,6 +288,8 @@ describe('switchboard CLI: notification settings and the delivery queue', functi
 
     const badEmail = await cli('notify', 'set', 'alice@localhost', '--email', 'alice');
     assert.deepEqual([badEmail.code, badEmail.stderr], [1, 'switchboard: "alice" is not a mail address\n']);
+    const badMobile = await cli('notify', 'set', 'alice@localhost', '--mobile', 'call me');
+    assert.deepEqual([badMobile.code, badMobile.stderr], [1, 'switchboard: "call me" is not a phone number\n']);
     const badSender = await cli('notify', 'set', 'alice@localhost', '--mail-sender', '@');
     assert.deepEqual([badSender.code, badSender.stderr], [1, 'switchboard: "@" is not a mail address or @domain\n']);
     const badChannel = await cli('notify', 'set', 'alice@localhost', '--offline', 'pigeon');

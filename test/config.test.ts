@@ -92,6 +92,11 @@ describe('config', () => {
             search: { enabled: false, limit: 30 },
             notifications: { offline: 'email', delay: 120, digest_window: 900, mail_arrival: 'all' },
             mail: { sender_suffix: 'via IM', reply_by_email: true, archive_addresses: [], archive_interval: 900, timezone: 'UTC', snippet_length: 160 },
+            sms: {
+              send_allowed: 'all', user_rate: 10, user_daily_cap: 100, domain_daily_cap: 10000, notification_daily_cap: 10,
+              allow_prefixes: [], deny_prefixes: [], presence_status: 'SMS', numbers: [], keywords: [], reply_window: 604800,
+              help_text: 'This number forwards replies to chat users. Your message could not be delivered: nobody wrote to you from here recently.',
+            },
           },
         ],
       };

@@ -26,6 +26,9 @@ export interface RoutedHost {
 }
 
 const MAX_CHAT_LENGTH = 10_000;
+/** How long a route accepted at RCPT is reused for the message's DATA. */
+const REMEMBER_MS = 60_000;
+const MAX_REMEMBERED = 10_000;
 
 const UNKNOWN: RecipientVerdict = { accept: false, code: 550, message: 'No such user here' };
 const OK: DeliveryVerdict = { ok: true };
@@ -34,6 +37,7 @@ export class InboundRoutes {
   /** Hosts by XMPP domain and by mail domain. */
   private readonly byDomain = new Map<string, RoutedHost>();
   private readonly byMailDomain = new Map<string, RoutedHost>();
+  private readonly accepted = new Map<string, { route: Route; at: number }>();
 
   constructor(hosts: RoutedHost[], private readonly replies: ReplyAddresses, private readonly hub: GatewayHost) {
     for (const host of hosts) {
@@ -43,16 +47,30 @@ export class InboundRoutes {
   }
 
   async checkRecipient(address: string): Promise<RecipientVerdict> {
-    return (await this.route(address)) ? { accept: true } : UNKNOWN;
+    const route = await this.route(address);
+    if (route) this.remember(address, route);
+    return route ? { accept: true } : UNKNOWN;
   }
 
   async deliver(mail: InboundMail, recipients: string[]): Promise<DeliveryVerdict[]> {
     const verdicts: DeliveryVerdict[] = [];
     for (const recipient of recipients) {
-      const route = await this.route(recipient);
+      const route = this.recalled(recipient) ?? await this.route(recipient);
       verdicts.push(route ? await this.handle(route, mail) : { ok: false, code: 550, message: 'No such user here' });
     }
     return verdicts;
+  }
+
+  /** Routes accepted at RCPT, reused for the DATA that follows (no second directory lookup). */
+  private remember(address: string, route: Route): void {
+    if (this.accepted.size >= MAX_REMEMBERED) this.accepted.delete(this.accepted.keys().next().value!);
+    this.accepted.set(address, { route, at: Date.now() });
+  }
+
+  private recalled(address: string): Route | undefined {
+    const entry = this.accepted.get(address);
+    this.accepted.delete(address);
+    return entry && Date.now() - entry.at < REMEMBER_MS ? entry.route : undefined;
   }
 
   private async route(address: string): Promise<Route | undefined> {

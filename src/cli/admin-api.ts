@@ -66,6 +66,7 @@ export interface NotifySetArgs {
   jid: string;
   offline?: OfflineChannel;
   email?: string;
+  mobile?: string;
   mail_arrival?: MailArrivalRule;
   mail_senders?: string[];
   /** Forget the stored preferences first (the host defaults apply to fields not given). */

@@ -8,7 +8,7 @@ import type { Hub } from '../core/hub.js';
 import type { Jid } from '../core/jid.js';
 import { createLogger } from '../core/log.js';
 import {
-  MAIL_ARRIVAL_RULES, OFFLINE_CHANNELS, effectivePrefs, isMailAddress, isSenderEntry, readPrefs, writePrefs, type NotificationPrefs,
+  MAIL_ARRIVAL_RULES, OFFLINE_CHANNELS, effectivePrefs, isMailAddress, isPhoneNumber, isSenderEntry, readPrefs, writePrefs, type NotificationPrefs,
 } from '../core/notification-prefs.js';
 import { DirectoryReadOnly, DirectoryUnavailable, type Directory } from '../directory/port.js';
 import { deleteStoredGroup, listStoredGroups, saveStoredGroup } from '../directory/shared-groups-stored.js';
@@ -161,6 +161,8 @@ export class AdminOps {
       if (offline !== undefined) prefs.offline = choice('offline', OFFLINE_CHANNELS, offline);
       const email = args.optionalString('email');
       if (email !== undefined) prefs.email = email === '' ? undefined : checked(email, isMailAddress, 'a mail address');
+      const mobile = args.optionalString('mobile');
+      if (mobile !== undefined) prefs.mobile = mobile === '' ? undefined : checked(mobile, isPhoneNumber, 'a phone number');
       const arrival = args.optionalString('mail_arrival');
       if (arrival !== undefined) prefs.mail_arrival = choice('mail_arrival', MAIL_ARRIVAL_RULES, arrival);
       const senders = args.optionalStrings('mail_senders');

@@ -127,11 +127,12 @@ export const commands: Command[] = [
     details:
       'Changes the settings given, as the user does with the ad-hoc command "Notification settings":\n' +
       'the channel for chats that arrive offline, the address used when the directory has none\n' +
-      '(--email "" removes it), which arriving mail is announced, and the senders of the "listed"\n' +
+      '(--email "" removes it), the mobile number for SMS notifications (--mobile), which arriving mail is announced, and the senders of the "listed"\n' +
       `rule (--mail-sender, repeated: an address or @domain; --mail-sender "" empties the list).\n${RUNNING_OR_NOT}`,
     options: {
       offline: { value: 'none|email|sms|both' },
       email: { value: 'ADDRESS' },
+      mobile: { value: 'NUMBER' },
       'mail-arrival': { value: 'all|contacts|listed|none' },
       'mail-sender': { value: 'S', multiple: true },
     },

@@ -20,15 +20,17 @@ export async function notifySet(input: CommandInput): Promise<number> {
   const jid = accountJid(config, input.args[0]!).toString();
   const offline = input.option('offline');
   const email = input.option('email');
+  const mobile = input.option('mobile');
   const arrival = input.option('mail-arrival');
   const senders = input.list('mail-sender');
-  if (offline === undefined && email === undefined && arrival === undefined && senders.length === 0) {
-    throw new UsageError('nothing to set: give --offline, --email, --mail-arrival or --mail-sender');
+  if (offline === undefined && email === undefined && mobile === undefined && arrival === undefined && senders.length === 0) {
+    throw new UsageError('nothing to set: give --offline, --email, --mobile, --mail-arrival or --mail-sender');
   }
   const args: NotifySetArgs = {
     jid,
     ...(offline === undefined ? {} : { offline: choice('--offline', OFFLINE_CHANNELS, offline) }),
     ...(email === undefined ? {} : { email }),
+    ...(mobile === undefined ? {} : { mobile }),
     ...(arrival === undefined ? {} : { mail_arrival: choice('--mail-arrival', MAIL_ARRIVAL_RULES, arrival) }),
     ...(senders.length === 0 ? {} : { mail_senders: senders }),
   };
@@ -54,6 +56,7 @@ function print({ jid, stored, effective }: NotifyInfo): void {
   console.log(`notification settings of ${jid}`);
   console.log(`  offline:       ${effective.offline}${byDefault(stored.offline)}`);
   console.log(`  email:         ${effective.email ?? "none (the directory's address only)"}`);
+  console.log(`  mobile:        ${effective.mobile ?? "none (the directory's number only)"}`);
   console.log(`  mail arrival:  ${effective.mailArrival}${byDefault(stored.mail_arrival)}`);
   console.log(`  mail senders:  ${effective.mailSenders.join(', ') || 'none'}`);
 }

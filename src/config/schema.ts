@@ -7,7 +7,10 @@ import {
   type HostMailConfig, type NotificationsConfig, type SmtpConfig,
 } from './mail-options.js';
 
+import { hostSmsSection, smsSection, type HostSmsConfig, type SmsConfig } from './sms-options.js';
+
 export type { HostMailConfig, NotificationsConfig, SmtpConfig, SmtpRelayConfig } from './mail-options.js';
+export type { HostSmsConfig, SmsConfig, SmscConfig } from './sms-options.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'pretty' | 'json';
@@ -25,6 +28,7 @@ export interface Config {
   ldap?: LdapConfig;
   queue: string;
   smtp?: SmtpConfig;
+  sms?: SmsConfig;
   hosts: HostConfig[];
 }
 
@@ -137,6 +141,7 @@ export interface HostConfig {
   ldap_shared_groups?: LdapSharedGroupsConfig;
   notifications: NotificationsConfig;
   mail: HostMailConfig;
+  sms: HostSmsConfig;
 }
 
 /** Shared roster groups read from LDAP (`hosts[].ldap_shared_groups`). */
@@ -684,6 +689,7 @@ export const options = {
     ldap: ldapSection,
     queue: queueOption,
     smtp: smtpSection,
+    sms: smsSection,
     hosts: {
       type: 'array',
       minItems: 1,
@@ -820,6 +826,7 @@ export const options = {
           },
           notifications: notificationsSection,
           mail: hostMailSection,
+          sms: hostSmsSection,
         },
       },
     },

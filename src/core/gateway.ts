@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Directory } from '../directory/port.js';
 import type { DeliveryQueue } from '../queue/port.js';
 import type { Store } from '../store/ports.js';
+import type { Jid } from './jid.js';
 import type { Logger } from './log.js';
 import type { NotificationChannel } from './offline-notifications.js';
 import type { Signal } from './signal.js';
@@ -25,6 +26,8 @@ export interface GatewayHost {
   offerChannel(channel: NotificationChannel): void;
   /** Sees every MESSAGE signal the router routes (archives); must not block. */
   observeMessages(observer: (signal: Signal) => void): void;
+  /** True when the user (bare JID) is a member of the host's shared roster group `group`. */
+  isGroupMember(user: Jid, group: string): Promise<boolean>;
   /** The TLS context of a served domain (the hub's certificates), for the gateway's listeners. */
   tlsContext(servername: string | undefined): SecureContext;
 }

@@ -5,6 +5,8 @@ import type { Config } from '../config/schema.js';
 import { HostDirectories } from '../directory/hosts.js';
 import { DirectoryRefresh, type OnlineUsers } from '../directory/ldap/refresh.js';
 import { LoginTokens } from '../directory/login-tokens.js';
+import { sharedGroupsOf, type SharedGroups } from '../directory/shared-groups.js';
+import { SmsGateway } from '../../gateways/sms/index.js';
 import { SmtpGateway } from '../../gateways/smtp/index.js';
 import { createQueue } from '../queue/index.js';
 import type { DeliveryQueue } from '../queue/port.js';
@@ -20,6 +22,9 @@ import { Jid } from './jid.js';
 import type { Logger } from './log.js';
 import { OfflineNotifier } from './offline-notifications.js';
 import { Router } from './router.js';
+
+/** How gateways are named in disco#items. */
+const GATEWAY_NAMES: Record<string, string> = { smtp: 'Mail', sms: 'SMS' };
 
 export interface HubOptions {
   config: Config;
@@ -41,6 +46,7 @@ export class Hub {
   readonly notifier: OfflineNotifier;
   readonly gateways: Gateway[];
   private readonly tlsContexts: TlsContexts;
+  private groups: SharedGroups | undefined;
   private readonly refresh: DirectoryRefresh;
   private started = false;
 
@@ -62,9 +68,18 @@ export class Hub {
       log: log.child({ component: 'notify' }),
       isOnline: (user) => this.xmpp.sessions.highestPriority(user).length > 0,
     });
-    this.gateways = [...(options.gateways ?? []), ...(config.smtp ? [new SmtpGateway(config)] : [])];
+    this.gateways = [
+      ...(options.gateways ?? []),
+      ...(config.smtp ? [new SmtpGateway(config)] : []),
+      ...(config.sms ? [new SmsGateway(config)] : []),
+    ];
     this.refresh = new DirectoryRefresh(this.directory.ldapHosts(), onlineUsers(this.xmpp),
       (config.ldap?.refresh_interval ?? 0) * 1000, log.child({ component: 'ldap' }));
+  }
+
+  /** Shared roster groups as the gateways see them (read when first asked). */
+  private sharedGroups(): SharedGroups {
+    return (this.groups ??= sharedGroupsOf(this.config, this.directory, this.store.kv, this.options.log.child({ component: 'groups' })));
   }
 
   get config(): Config {
@@ -76,7 +91,11 @@ export class Hub {
     for (const module of defaultModules) await this.xmpp.use(module);
     connectNotifier(this.xmpp, this.notifier);
     for (const gateway of this.gateways) {
-      for (const domain of gateway.domains) this.router.register(domain, gateway);
+      for (const domain of gateway.domains) {
+        this.router.register(domain, gateway);
+        const host = this.config.hosts.find((h) => domain.endsWith(`.${h.domain}`));
+        if (host) this.xmpp.addService(host.domain, domain, GATEWAY_NAMES[gateway.name] ?? gateway.name);
+      }
       await gateway.start({
         emit: (signal) => this.router.route(signal),
         log: log.child({ gateway: gateway.name }),
@@ -86,6 +105,7 @@ export class Hub {
         queue: this.queue,
         offerChannel: (channel) => this.notifier.offer(channel),
         observeMessages: (observer) => this.router.observeMessages(observer),
+        isGroupMember: async (user, group) => (await this.sharedGroups().membership()).isMember(user.bareString, group),
         tlsContext: (servername) => this.tlsContexts.context(servername ?? this.tlsContexts.defaultDomain)!,
       });
     }

@@ -15,6 +15,8 @@ export interface NotificationPrefs {
   offline?: OfflineChannel;
   /** Where email notifications go when the directory has no mail address for the user. */
   email?: string;
+  /** Where SMS notifications go when the directory has no mobile number for the user (E.164). */
+  mobile?: string;
   mail_arrival?: MailArrivalRule;
   /** Senders announced under the `listed` rule (addresses, or `@domain` for a whole domain). */
   mail_senders?: string[];
@@ -23,6 +25,7 @@ export interface NotificationPrefs {
 export interface EffectivePrefs {
   offline: OfflineChannel;
   email?: string;
+  mobile?: string;
   mailArrival: MailArrivalRule;
   mailSenders: string[];
 }
@@ -43,6 +46,7 @@ export function effectivePrefs(stored: NotificationPrefs, defaults: { offline: O
   return {
     offline: stored.offline ?? defaults.offline,
     ...(stored.email ? { email: stored.email } : {}),
+    ...(stored.mobile ? { mobile: stored.mobile } : {}),
     mailArrival: stored.mail_arrival ?? defaults.mail_arrival,
     mailSenders: stored.mail_senders ?? [],
   };
@@ -51,6 +55,11 @@ export function effectivePrefs(stored: NotificationPrefs, defaults: { offline: O
 /** A syntactically plausible single mail address (what the forms and the CLI accept). */
 export function isMailAddress(value: string): boolean {
   return value.length <= 254 && /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/u.test(value);
+}
+
+/** A plausible phone number as users type it (the SMS gateway normalises it to E.164). */
+export function isPhoneNumber(value: string): boolean {
+  return /^\+?[0-9][0-9 ().-]{3,22}$/.test(value) && (value.match(/[0-9]/g)?.length ?? 0) >= 4;
 }
 
 /** An entry of `mail_senders`: a mail address, or `@domain` for a whole domain. */

@@ -35,6 +35,10 @@ export interface SignalContent {
   receiptFor?: string;
   /** INFO: namespace of the query. */
   namespace?: string;
+  /** INFO result of a disco#info query (XEP-0030): what a gateway is. */
+  discoInfo?: { identities: Array<{ category: string; type: string; name?: string }>; features: string[] };
+  /** INFO of jabber:iq:gateway (XEP-0100): the prompt a user sends, or the description, prompt or JID answered. */
+  gateway?: { desc?: string; prompt?: string; jid?: string };
   error?: SignalError;
 }
 

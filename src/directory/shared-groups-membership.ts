@@ -159,6 +159,12 @@ export class Membership {
     return version || undefined;
   }
 
+  /** True when `user` (a bare JID) is a member of the host's group `name`. */
+  isMember(user: string, name: string): boolean {
+    const host = domainOf(user);
+    return this.groupsOf(user).some((group) => group.definition.host === host && group.definition.name === name);
+  }
+
   private groupsOf(user: string): Group[] {
     const explicit = this.byMember.get(user) ?? [];
     const everyone = this.everyoneGroups.get(domainOf(user));

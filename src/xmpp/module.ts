@@ -80,6 +80,8 @@ export interface ModuleContext {
   /** The session of a full JID, if bound here. */
   session(full: Jid): ClientSession | undefined;
   /** Current disco#info features and identities of the server or of accounts. */
+  /** Services of the host (gateways) for its disco#items. */
+  discoItems(host: string): ReadonlyArray<{ jid: string; name: string }>;
   discoInfo(on: 'host' | 'account'): { features: string[]; identities: Array<{ category: string; type: string; name?: string }> };
 }
 

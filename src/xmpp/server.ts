@@ -60,6 +60,8 @@ export class XmppServer implements SignalTarget {
     host: { features: new Set<string>(), identities: [] as Identity[] },
     account: { features: new Set<string>(), identities: [] as Identity[] },
   };
+  /** Services listed in each host's disco#items (the gateways' domains). */
+  private readonly services = new Map<string, Array<{ jid: string; name: string }>>();
   private readonly preAuth: Array<(s: ClientSession) => Element | undefined> = [];
   private readonly postAuth: Array<(s: ClientSession) => Element | undefined> = [];
   private readonly preAuthIqs = new Map<string, (s: ClientSession, iq: Element) => Promise<void> | void>();
@@ -82,6 +84,13 @@ export class XmppServer implements SignalTarget {
     this.maxSessionsPerUser = config.c2s.max_sessions_per_user;
     this.tracing = log.isLevelEnabled('trace');
     for (const domain of this.hosts.keys()) deps.router.register(domain, this);
+  }
+
+  /** Lists a service (a gateway's domain) in the host's disco#items (XEP-0030). */
+  addService(host: string, jid: string, name: string): void {
+    const list = this.services.get(host) ?? [];
+    list.push({ jid, name });
+    this.services.set(host, list);
   }
 
   hostConfig(domain: string): HostConfig | undefined {
@@ -332,6 +341,7 @@ export class XmppServer implements SignalTarget {
       bounce: (event, error) => this.bounce(event, error),
       request: (iq, timeoutMs) => this.request(iq, timeoutMs),
       session: (full) => this.sessions.get(full),
+      discoItems: (host) => this.services.get(host) ?? [],
       discoInfo: (on) => ({ features: [...this.disco[on].features].sort(), identities: [...this.disco[on].identities] }),
     };
   }

@@ -4,6 +4,8 @@ import { Signal, type SignalContent, type SignalKind } from '../core/signal.js';
 import { errorElement, errorReply } from './errors.js';
 import { Element, payloadOf } from './xml.js';
 
+const NS_GATEWAY = 'jabber:iq:gateway';
+
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed', 'probe']);
 
 export function signalKindOf(stanza: Element): SignalKind {
@@ -38,8 +40,16 @@ export class StanzaSignal extends Signal {
         case 'error': content.error = describeError(child); break;
       }
     }
-    if (stanza.name === 'iq') content.namespace = payloadOf(stanza)?.attrs.xmlns;
+    if (stanza.name === 'iq') describeQuery(content, payloadOf(stanza));
     return content;
+  }
+}
+
+function describeQuery(content: SignalContent, payload: Element | undefined): void {
+  content.namespace = payload?.attrs.xmlns;
+  if (content.namespace === NS_GATEWAY && content.type === 'set') {
+    const prompt = payload!.getChildText('prompt');
+    if (prompt !== null) content.gateway = { prompt };
   }
 }
 
@@ -93,9 +103,23 @@ function buildStanza(signal: Signal): Element {
       break;
     case 'INFO':
       el = new Element('iq', { from, to, type: c.type, id: c.id ?? 'gw' });
-      if (c.namespace) el.c('query', { xmlns: c.namespace });
+      if (c.namespace) buildQuery(el.c('query', { xmlns: c.namespace }), c);
       break;
   }
   if (c.error) el.cnode(errorElement(c.error));
   return el;
+}
+
+/** The neutral answer of a gateway to a query, as XML. */
+function buildQuery(query: Element, c: SignalContent): void {
+  if (c.discoInfo) {
+    for (const { category, type, name } of c.discoInfo.identities) query.c('identity', { category, type, ...(name ? { name } : {}) });
+    for (const feature of c.discoInfo.features) query.c('feature', { var: feature });
+  }
+  if (c.gateway) {
+    for (const key of ['desc', 'prompt', 'jid'] as const) {
+      const value = c.gateway[key];
+      if (value !== undefined) query.c(key).t(value);
+    }
+  }
 }

@@ -21,10 +21,12 @@ export const discoModule: XmppModule = {
       return infoQuery(ctx.discoInfo('host'));
     });
 
-    // No items yet: components and gateways will be listed here.
+    // The host's services: the gateways' domains (components later).
     ctx.onIq('get', 'host', ITEMS, (event) => {
       rejectNode(event);
-      return new Element('query', { xmlns: ITEMS });
+      const query = new Element('query', { xmlns: ITEMS });
+      for (const { jid, name } of ctx.discoItems(event.to.domain)) query.c('item', { jid, name });
+      return query;
     });
 
     ctx.onIq('get', 'bare', INFO, async (event) => {

@@ -3,7 +3,7 @@
 // the host's own users. An invalid form comes back with the values given and an error note,
 // so that the user can correct it; a valid one is stored as submitted.
 import {
-  MAIL_ARRIVAL_RULES, OFFLINE_CHANNELS, effectivePrefs, isMailAddress, isSenderEntry, readPrefs, writePrefs,
+  MAIL_ARRIVAL_RULES, OFFLINE_CHANNELS, effectivePrefs, isMailAddress, isPhoneNumber, isSenderEntry, readPrefs, writePrefs,
   type MailArrivalRule, type NotificationPrefs, type OfflineChannel,
 } from '../../core/notification-prefs.js';
 import { DirectoryUnavailable } from '../../directory/port.js';
@@ -51,6 +51,8 @@ async function formReply(ctx: ModuleContext, host: string, user: string, prefs: 
   listField(x, 'offline', 'Chats that arrive while I am offline are notified by', effective.offline, OFFLINE_LABELS);
   const email = x.c('field', { type: 'text-single', var: 'email', label: 'Email address for notifications' });
   if (effective.email) email.c('value').t(effective.email);
+  const mobile = x.c('field', { type: 'text-single', var: 'mobile', label: 'Mobile number for SMS notifications' });
+  if (effective.mobile) mobile.c('value').t(effective.mobile);
   listField(x, 'mail_arrival', 'Arriving mail is announced by IM when it comes from', effective.mailArrival, ARRIVAL_LABELS);
   const senders = x.c('field', { type: 'text-multi', var: 'mail_senders', label: 'Listed senders (one address or @domain per line)' });
   for (const sender of effective.mailSenders) senders.c('value').t(sender);
@@ -102,6 +104,12 @@ function submitted(form: Element, stored: NotificationPrefs): { prefs: Notificat
     const address = email[0] ?? '';
     prefs.email = address || undefined;
     if (address !== '' && !isMailAddress(address)) problems.push(`"${address}" is not an email address.`);
+  }
+  const mobile = values.get('mobile');
+  if (mobile !== undefined) {
+    const number = mobile[0]?.trim() ?? '';
+    prefs.mobile = number || undefined;
+    if (number !== '' && !isPhoneNumber(number)) problems.push(`"${number}" is not a phone number.`);
   }
   const arrival = values.get('mail_arrival')?.[0];
   if (arrival !== undefined) {
