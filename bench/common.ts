@@ -122,3 +122,25 @@ export async function pool(n: number, concurrency: number, fn: (i: number) => Pr
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
   return { ok, failed, firstError };
 }
+
+/**
+ * A generator's entry point: runs the scenario named on the command line, then exits (0, or 1
+ * with the error logged); an unknown name prints `usage` and exits 2. `keepAlive` scenarios
+ * (worker processes) leave the process running when they return.
+ */
+export function runScenario(scenario: string | undefined, scenarios: Record<string, () => void | Promise<void>>, usage: string, keepAlive: string[] = []): void {
+  const run = scenario !== undefined && Object.hasOwn(scenarios, scenario) ? scenarios[scenario] : undefined;
+  if (!run) {
+    process.stderr.write(`usage: ${usage} (see bench/README.md)\n`);
+    process.exit(2);
+  }
+  Promise.resolve().then(run).then(
+    () => {
+      if (!keepAlive.includes(scenario!)) process.exit(0);
+    },
+    (err: unknown) => {
+      log(`failed: ${(err as Error).stack ?? String(err)}`);
+      process.exit(1);
+    },
+  );
+}

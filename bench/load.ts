@@ -13,7 +13,7 @@
 import { fork } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, Samples, sleep } from './common.js';
+import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct } from './hub-monitor.js';
 import { measureMessageStep, type Receipts } from './message-step.js';
 import { type Conn, tcpLogin } from './tcp-client.js';
@@ -420,26 +420,11 @@ async function noiseScenario(): Promise<void> {
 
 // --- main ----------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  switch (scenario) {
-    case 'connect': return connectScenario();
-    case 'messages': return messagesScenario();
-    case 'presence': return presenceScenario();
-    case 'sessions': return sessionsScenario();
-    case 'sessions-worker': return sessionsWorker();
-    case 'noise': return noiseScenario();
-    default:
-      process.stderr.write('usage: load.js connect|messages|presence|sessions [options] (see bench/README.md)\n');
-      process.exit(2);
-  }
-}
-
-main().then(
-  () => {
-    if (scenario !== 'sessions-worker') process.exit(0);
-  },
-  (err: unknown) => {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runScenario(scenario, {
+  connect: connectScenario,
+  messages: messagesScenario,
+  presence: presenceScenario,
+  sessions: sessionsScenario,
+  'sessions-worker': sessionsWorker,
+  noise: noiseScenario,
+}, 'load.js connect|messages|presence|sessions [options]', ['sessions-worker']);

@@ -35,7 +35,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, Samples, sleep } from './common.js';
+import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct } from './hub-monitor.js';
 import { measureMessageStep, type Receipts } from './message-step.js';
 import { type Conn, tcpLogin } from './tcp-client.js';
@@ -797,20 +797,7 @@ function report(files: string[]): void {
   process.stdout.write(out);
 }
 
-async function main(): Promise<void> {
-  switch (scenario) {
-    case 'mail': return mailScenario();
-    case 'report': return report(args.positional.slice(1));
-    default:
-      process.stderr.write('usage: mail-load.js mail [options] | report results.jsonl (see bench/README.md)\n');
-      process.exit(2);
-  }
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runScenario(scenario, {
+  mail: mailScenario,
+  report: () => report(args.positional.slice(1)),
+}, 'mail-load.js mail [options] | report results.jsonl');

@@ -6,7 +6,18 @@
 //
 //   taskset -c 0 node --expose-gc dist/bench/server.js [--users 1000] [--contacts 0]
 //       [--port 15222] [--tls-port 15223] [--stats-port 15280] [--http-port 15281]
-//       [--bosh-wait 60] [--no-plain] [--data DIR]
+//       [--bosh-wait 60] [--no-plain] [--data DIR] [--smtp-port N]
+//       [--smsc-port N [--sms-window 10] [--sms-throughput 0]]
+//
+// --smtp-port N enables the SMTP gateway (docs/mail.md) with its inbound listener on
+// 127.0.0.1:N (mail arrivals become headlines from mail.<domain>); its relay points at a port
+// nothing listens on, unused as long as no offline notification is mailed.
+//
+// --smsc-port N enables the SMS gateway (docs/sms.md), its one SMPP link bound to an SMSC on
+// 127.0.0.1:N (the SMSC simulator, which bench/sms-load.ts starts after the hub: the link
+// retries every second until it binds) with `window` --sms-window and `throughput`
+// --sms-throughput (0: no limit); the bench host sends SMS from +40700000001 with per-user and
+// per-domain limits out of the way.
 //
 // Prints one line `READY {json}` on stdout once listening. GET /stats returns the figures,
 // GET /gc runs a full garbage collection first (needs --expose-gc), GET /profile/start[?kind=heap]
@@ -19,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import { SmtpGateway } from '../gateways/smtp/index.js';
 import { ensureCertificates } from '../src/config/certs.js';
 import { loadConfig } from '../src/config/load.js';
 import { Hub } from '../src/core/hub.js';
@@ -41,12 +53,18 @@ interface Options {
   iterations: number;
   dataDir: string | undefined;
   logLevel: string;
+  /** The SMTP gateway's inbound port; undefined: no gateway. */
+  smtpPort: number | undefined;
+  /** The SMSC the SMS gateway binds to; undefined: no gateway. */
+  smscPort: number | undefined;
+  smsWindow: number;
+  smsThroughput: number;
 }
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = {
     users: 1000, contacts: 0, port: 15222, tlsPort: 15223, statsPort: 15280, httpPort: 15281, boshWait: 60, plain: true, iterations: 4096,
-    dataDir: undefined, logLevel: 'warn',
+    dataDir: undefined, logLevel: 'warn', smtpPort: undefined, smscPort: undefined, smsWindow: 10, smsThroughput: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -67,15 +85,36 @@ function parseArgs(argv: string[]): Options {
       case '--no-plain': opts.plain = false; break;
       case '--data': opts.dataDir = value(); break;
       case '--log-level': opts.logLevel = value(); break;
+      case '--smtp-port': opts.smtpPort = Number(value()); break;
+      case '--smsc-port': opts.smscPort = Number(value()); break;
+      case '--sms-window': opts.smsWindow = Number(value()); break;
+      case '--sms-throughput': opts.smsThroughput = Number(value()); break;
       default: throw new Error(`unknown option ${arg}`);
     }
   }
   if (!Number.isInteger(opts.users) || opts.users < 1) throw new Error('--users must be a positive integer');
+  if (opts.smtpPort !== undefined && !(Number.isInteger(opts.smtpPort) && opts.smtpPort > 0 && opts.smtpPort < 65536)) {
+    throw new Error('--smtp-port must be a port number');
+  }
+  if (opts.smscPort !== undefined && !(Number.isInteger(opts.smscPort) && opts.smscPort > 0 && opts.smscPort < 65536)) {
+    throw new Error('--smsc-port must be a port number');
+  }
+  if (!Number.isInteger(opts.smsWindow) || opts.smsWindow < 1) throw new Error('--sms-window must be a positive integer');
+  if (!(opts.smsThroughput >= 0)) throw new Error('--sms-throughput must be a number ≥ 0');
   if (!Number.isInteger(opts.contacts) || opts.contacts < 0 || opts.contacts % 2 !== 0 || opts.contacts >= opts.users) {
     throw new Error('--contacts must be an even number below --users');
   }
   return opts;
 }
+
+/** Nothing listens there: the relay only takes offline notifications, which the bench never causes. */
+const SMTP_UNUSED_RELAY_PORT = 15224;
+/** The SMSC simulator's credentials: bench/sms-load.ts starts it with the same. */
+const SMSC_SYSTEM_ID = 'bench';
+const SMSC_PASSWORD = 'bench';
+const SMS_SENDER = '+40700000001';
+/** Per-user rate and daily caps high enough never to refuse a bench SMS. */
+const SMS_NO_LIMIT = 1_000_000_000;
 
 function configYaml(o: Options, dataDir: string): string {
   return `
@@ -99,7 +138,16 @@ auth:
 hosts:
   - domain: ${BENCH_DOMAIN}
     require_encryption: optional
-`;
+${o.smscPort === undefined ? '' : `    sms: { sender: "${SMS_SENDER}", user_rate: ${SMS_NO_LIMIT}, user_daily_cap: ${SMS_NO_LIMIT}, domain_daily_cap: ${SMS_NO_LIMIT} }
+sms:
+  smsc: [{ host: 127.0.0.1, port: ${o.smscPort}, system_id: ${SMSC_SYSTEM_ID}, password: ${SMSC_PASSWORD} }]
+  window: ${o.smsWindow}
+  throughput: ${o.smsThroughput}
+  reconnect: { min_delay: 1, max_delay: 1 }
+`}${o.smtpPort === undefined ? '' : `smtp:
+  relay: { host: 127.0.0.1, port: ${SMTP_UNUSED_RELAY_PORT}, tls: none }
+  inbound: { interfaces: ["127.0.0.1"], port: ${o.smtpPort} }
+`}`;
 }
 
 /** One SCRAM credential per hash, derived once and stored for every bench user. */
@@ -151,8 +199,17 @@ function stats(hub: Hub): Record<string, number> {
     boshSessions: hub.web.bosh.size,
     connections: hub.xmpp.connections.size,
     routed: hub.router.routed,
+    ...mailStats(hub),
     ...eld,
   };
+}
+
+/** The SMTP gateway's counters when it runs: mails handed over, recipients refused, unreadable. */
+function mailStats(hub: Hub): Record<string, number> {
+  const smtp = hub.gateways.find((g): g is SmtpGateway => g instanceof SmtpGateway);
+  if (!smtp) return {};
+  const { received, rejected, unreadable } = smtp.stats;
+  return { mailReceived: received, mailRejected: rejected, mailUnreadable: unreadable };
 }
 
 async function collectGarbage(): Promise<boolean> {
@@ -270,7 +327,7 @@ async function main(): Promise<void> {
   process.on('SIGUSR2', () => process.stdout.write(`STATS ${JSON.stringify(stats(hub))}\n`));
 
   process.stdout.write(`READY ${JSON.stringify({
-    pid: process.pid, port, tlsPort, httpPort, statsPort: opts.statsPort, users: opts.users, contacts: opts.contacts,
+    pid: process.pid, port, tlsPort, httpPort, statsPort: opts.statsPort, smtpPort: opts.smtpPort, smscPort: opts.smscPort, users: opts.users, contacts: opts.contacts,
     setupMs: Math.round(setupMs), gc: typeof (globalThis as { gc?: unknown }).gc === 'function',
   })}\n`);
 }

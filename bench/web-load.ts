@@ -12,7 +12,7 @@
 // One `RESULT {json}` line per measurement on stdout, progress on stderr.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { boshLogin, type BoshConn } from './bosh-client.js';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, Samples, sleep } from './common.js';
+import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct, type ServerStats } from './hub-monitor.js';
 import { measureMessageStep, type Receipts } from './message-step.js';
 import { tcpLogin } from './tcp-client.js';
@@ -354,21 +354,8 @@ async function webLatencyScenario(): Promise<void> {
 
 // --- main ------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  switch (scenario) {
-    case 'websessions': return webSessionsScenario();
-    case 'boshsessions': return boshSessionsScenario();
-    case 'weblatency': return webLatencyScenario();
-    default:
-      process.stderr.write('usage: web-load.js websessions|boshsessions|weblatency [options] (see bench/README.md)\n');
-      process.exit(2);
-  }
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runScenario(scenario, {
+  websessions: webSessionsScenario,
+  boshsessions: boshSessionsScenario,
+  weblatency: webLatencyScenario,
+}, 'web-load.js websessions|boshsessions|weblatency [options]');

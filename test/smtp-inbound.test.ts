@@ -17,6 +17,7 @@ import {
   type InboundMailOptions,
   type RecipientVerdict,
 } from '../gateways/smtp/inbound-server.js';
+import { ParsePool, ParsePoolUnavailable } from '../gateways/smtp/parse-pool.js';
 import { createLogger } from '../src/core/log.js';
 
 const MAIL_FIXTURES = new URL('../../fixtures/mail/', import.meta.url);
@@ -591,5 +592,100 @@ describe('inbound mail listener (LMTP)', () => {
     assert.match(await wire.send('zoe@sender.example', ['alice@example.org', 'bob@example.org'], 'Subject: s\r\n\r\nt'), /^451 4\.3\.0 /);
     assert.match(await wire.reply(), /^451 4\.3\.0 /);
     await wire.quit();
+  });
+});
+
+describe('inbound mail parse workers', () => {
+  /** The real parse worker behind a test double that crashes or hangs on an `X-Test:` header. */
+  const hostileWorker = new URL(`data:text/javascript,${encodeURIComponent(`
+    import { parentPort } from 'node:worker_threads';
+    parentPort.on('message', ({ bytes, length }) => {
+      const message = Buffer.from(bytes, 0, length).toString('latin1');
+      if (message.includes('X-Test: crash')) throw new Error('crash on request');
+      if (message.includes('X-Test: hang')) for (;;);
+    });
+    await import(${JSON.stringify(new URL('../gateways/smtp/parse-worker.js', import.meta.url).href)});
+  `)}`);
+  /** A message in an ArrayBuffer of its own, as the listener hands it over. */
+  const message = (text: string): [ArrayBuffer, number] => {
+    const bytes = Buffer.from(text);
+    const owned = new ArrayBuffer(bytes.length);
+    bytes.copy(Buffer.from(owned));
+    return [owned, bytes.length];
+  };
+  const quiet = createLogger({ level: 'silent', format: 'json' });
+
+  it('takes a message whose parsing overruns the time limit as unreadable, and keeps serving', async () => {
+    const h = await startServer({ parseWorkers: 1, parseTimeoutMs: 25, maxSize: 2_000_000 });
+    try {
+      const wire = await Wire.open(h.port);
+      await wire.command('EHLO client.example');
+      // ~900 kB of HTML: some 200 ms of parsing and conversion to text.
+      const rows = '<tr><td class="x">Cell <b>bold</b> &amp; text</td><td><a href="http://example.org/a">link</a></td></tr>\r\n'.repeat(9000);
+      const slow = `Subject: slow\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<table>\r\n${rows}</table>`;
+      assert.match(await wire.send('zoe@sender.example', ['alice@example.org'], slow), /^250 /);
+      assert.equal(h.last().unreadable, true);
+      assert.equal(h.last().size, Buffer.byteLength(slow) + 2);
+      assert.deepEqual(h.server.stats, { received: 1, rejected: 0, unreadable: 1 });
+
+      assert.match(await wire.send('zoe@sender.example', ['bob@example.org'], 'Subject: next\r\n\r\nok'), /^250 /);
+      assert.equal(h.deliveries.length, 2);
+      assert.deepEqual(h.deliveries[1].recipients, ['bob@example.org']);
+      await wire.quit();
+    } finally {
+      await h.server.stop();
+    }
+  });
+
+  it('answers unreadable for a worker that crashes or hangs, and replaces it', async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const pool = new ParsePool({ size: 1, timeoutMs: 200, log: createLogger({ level: 'warn', format: 'json' }, sink), workerUrl: hostileWorker });
+    await pool.start();
+    try {
+      const ok = await pool.parse(...message('Subject: first\r\n\r\nbody\r\n'));
+      assert.deepEqual([ok.subject, ok.text, ok.unreadable], ['first', 'body', false]);
+
+      const crashed = await pool.parse(...message('Subject: crash\r\nX-Test: crash\r\n\r\nbody\r\n'));
+      assert.deepEqual(crashed, { subject: '', text: '', references: [], autoSubmitted: false, unreadable: true });
+      const hung = await pool.parse(...message('Subject: hang\r\nX-Test: hang\r\n\r\nbody\r\n'));
+      assert.equal(hung.unreadable, true);
+
+      // The replacement worker parses the next messages, these two waiting in the queue meanwhile.
+      const [a, b] = await Promise.all([
+        pool.parse(...message('Subject: after\r\nFrom: Bob <bob@example.net>\r\n\r\nstill here\r\n')),
+        pool.parse(...message('Subject: and after\r\n\r\nstill\r\n')),
+      ]);
+      assert.deepEqual([a.subject, a.from, a.text, a.unreadable], ['after', { address: 'bob@example.net', name: 'Bob' }, 'still here', false]);
+      assert.equal(b.subject, 'and after');
+      assert.deepEqual(pool.stats, { parsed: 3, crashed: 1, timedOut: 1 });
+      assert.ok(logs.some((line) => line.level === 50 && (line.err as { message?: string }).message === 'crash on request'));
+      assert.ok(logs.some((line) => line.level === 40 && /overran the time limit/.test(String(line.msg))));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('bounds the queue, and refuses what waits when closed', async () => {
+    const pool = new ParsePool({ size: 1, timeoutMs: 30_000, queueLimit: 1, log: quiet, workerUrl: hostileWorker });
+    await pool.start();
+    const hanging = pool.parse(...message('X-Test: hang\r\n\r\n'));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // taken by the worker
+    const waiting = pool.parse(...message('Subject: waits\r\n\r\n'));
+    await assert.rejects(pool.parse(...message('Subject: one too many\r\n\r\n')), ParsePoolUnavailable);
+    const refused = Promise.allSettled([hanging, waiting]);
+    await pool.close();
+    for (const outcome of await refused) assert.ok(outcome.status === 'rejected' && outcome.reason instanceof ParsePoolUnavailable);
+    await assert.rejects(pool.parse(...message('Subject: late\r\n\r\n')), ParsePoolUnavailable);
+  });
+
+  it('fails to start when the worker cannot load', async () => {
+    const broken = new URL(`data:text/javascript,${encodeURIComponent('throw new Error("cannot load");')}`);
+    await assert.rejects(new ParsePool({ size: 2, log: quiet, workerUrl: broken }).start(), /cannot load/);
   });
 });

@@ -1,15 +1,9 @@
 // The SMTP/LMTP listener of the mail gateway: takes mail from the operator's MTA for local
-// recipients only (every RCPT is checked, nothing is relayed, no AUTH), parses headers and
-// text (attachments are read past, never kept) and hands each message over with its recipients.
+// recipients only (every RCPT is checked, nothing is relayed, no AUTH), collects each message's
+// bytes, has them parsed (headers and text; attachments are read past, never kept) by a pool of
+// worker threads (parse-pool.ts), so that parsing garbage stays off the hub's heap, and hands each
+// message over with its recipients.
 import type { SecureContext } from 'node:tls';
-import {
-  MailParser,
-  type AttachmentStream,
-  type HeaderValue,
-  type Headers,
-  type MailParserOptions,
-  type MessageText,
-} from 'mailparser';
 import {
   SMTPServer,
   type SMTPServerDataResult,
@@ -18,27 +12,16 @@ import {
   type SMTPServerSession,
 } from 'smtp-server';
 import type { Logger } from '../../src/core/log.js';
-import { safeLine } from './mail-summary.js';
+import { parseMail, type ParsedMail } from './mail-parse.js';
+import { defaultParseWorkers, ParsePool, ParsePoolUnavailable } from './parse-pool.js';
 
 export type RecipientVerdict = { accept: true } | { accept: false; code: number; message: string };
 
-export interface InboundMail {
+export interface InboundMail extends ParsedMail {
   /** MAIL FROM, '' for the null sender. */
   envelopeFrom: string;
-  /** The From header's first mailbox, if parseable (name and address made single-line). */
-  from?: { address: string; name: string };
-  /** Single line; '' when none. */
-  subject: string;
-  date?: Date;
-  /** Plain text body (from text/plain, else html converted to text; '' when none), LF line ends, at most 64 KiB. */
-  text: string;
-  messageId?: string;
-  inReplyTo?: string;
-  references: string[];
   /** Auto-Submitted other than 'no', Precedence bulk/junk/list, or the null sender: bounces, vacation replies. */
   autoSubmitted: boolean;
-  /** MIME could not be parsed: other fields then hold what could be read. */
-  unreadable: boolean;
   /** Bytes received. */
   size: number;
 }
@@ -62,36 +45,38 @@ export interface InboundMailOptions {
   log: Logger;
   checkRecipient(address: string): Promise<RecipientVerdict>;
   deliver(mail: InboundMail, recipients: string[]): Promise<DeliveryVerdict[]>;
+  /**
+   * Worker threads parsing the messages (MIME), off the event loop that serves IM: default 1, or 2
+   * when at least 3 cores are available; 0 parses on the calling thread.
+   */
+  parseWorkers?: number;
+  /** Per message, from the start of its parsing (default 30 s); past it the message is unreadable. */
+  parseTimeoutMs?: number;
 }
 
 const MAX_CONNECTIONS = 100; // per listening address
 const SOCKET_TIMEOUT_MS = 120_000;
 const CLOSE_TIMEOUT_MS = 10_000; // stop(): then the remaining sessions get 421
-const PARSE_TIMEOUT_MS = 30_000; // from the end of DATA
-const MAX_TEXT = 64 * 1024;
-const MAX_HEADER_TEXT = 998;
 const TEMPORARY_FAILURE = 'Temporary failure, try again later';
-const PARSER_OPTIONS: MailParserOptions = {
-  maxHtmlLengthToParse: 1024 * 1024, // longer HTML-only mail gets text ''
-  maxHeadSize: 256 * 1024,
-  maxChildNodes: 256,
-  checksumAlgo: false,
-  skipImageLinks: true,
-  skipTextToHtml: true,
-  skipTextLinks: true,
-};
-
-type ParsedMail = Omit<InboundMail, 'envelopeFrom' | 'size'>;
+/** First buffer of a message without SIZE= (it doubles as needed); with SIZE=, at most MAX_INITIAL_BUFFER. */
+const INITIAL_BUFFER = 16 * 1024;
+const MAX_INITIAL_BUFFER = 1024 * 1024;
 
 export class InboundMailServer {
   /** Messages handed to deliver(); recipients refused (at RCPT, or after DATA: size, delivery); delivered messages that could not be parsed. */
   readonly stats = { received: 0, rejected: 0, unreadable: 0 };
   private servers: SMTPServer[] = [];
+  private parser?: ParsePool;
 
   constructor(private readonly options: InboundMailOptions) {}
 
   async start(): Promise<void> {
     try {
+      const workers = this.options.parseWorkers ?? defaultParseWorkers();
+      if (workers > 0) {
+        this.parser = new ParsePool({ size: workers, timeoutMs: this.options.parseTimeoutMs, log: this.options.log });
+        await this.parser.start();
+      }
       for (const host of this.options.interfaces) {
         const server = this.createServer();
         this.servers.push(server);
@@ -125,6 +110,9 @@ export class InboundMailServer {
     const servers = this.servers;
     this.servers = [];
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const parser = this.parser;
+    this.parser = undefined;
+    await parser?.close(); // after the sessions: a message still being parsed then gets 451
   }
 
   private createServer(): SMTPServer {
@@ -170,6 +158,13 @@ export class InboundMailServer {
     return server;
   }
 
+  /** The first buffer for a message: its announced SIZE= (plus a little; a claim, so capped), else 0. */
+  private sizeHint(session: SMTPServerSession): number {
+    const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, unknown> | false) : false;
+    const size = args ? Number(args.SIZE) : NaN;
+    return Number.isSafeInteger(size) && size > 0 ? Math.min(size + 1024, MAX_INITIAL_BUFFER, this.options.maxSize + 1024) : 0;
+  }
+
   private async checkRecipient(address: string, session: SMTPServerSession): Promise<SMTPServerError | null> {
     const { log } = this.options;
     const context = { session: session.id, client: session.remoteAddress, from: envelopeFrom(session), rcpt: address };
@@ -195,16 +190,28 @@ export class InboundMailServer {
     const { log } = this.options;
     const recipients = session.envelope.rcptTo.map((rcpt) => lowerDomain(rcpt.address));
     const from = envelopeFrom(session);
-    const parsed = await readMail(stream);
+    const message = await readMessage(stream, this.sizeHint(session));
     const context = { session: session.id, client: session.remoteAddress, from, recipients, size: stream.byteLength };
-    if (!parsed) {
+    if (!message) {
       log.info(context, 'inbound mail: the client left before the end of the message');
       return [smtpError(451, TEMPORARY_FAILURE)];
     }
-    if (stream.sizeExceeded) {
+    if (message === 'too big' || stream.sizeExceeded) {
       log.warn({ ...context, maxSize: this.options.maxSize }, 'inbound mail: message too big'); // smtp-server answers 552
       this.stats.rejected += recipients.length;
       return [null];
+    }
+    let parsed: ParsedMail;
+    try {
+      parsed = this.parser
+        ? await this.parser.parse(message.bytes, message.length)
+        : await parseMail(Buffer.from(message.bytes, 0, message.length), this.options.parseTimeoutMs);
+    } catch (err) {
+      // The pool closing, full or without a worker: the MTA tries again later.
+      if (err instanceof ParsePoolUnavailable) log.warn(context, `inbound mail: ${err.message}`);
+      else log.error({ ...context, err }, 'inbound mail: parsing failed');
+      this.stats.rejected += recipients.length;
+      return [smtpError(451, TEMPORARY_FAILURE)];
     }
     this.stats.received++;
     if (parsed.unreadable) this.stats.unreadable++;
@@ -239,103 +246,37 @@ export class InboundMailServer {
   }
 }
 
-/**
- * Parses the message as it streams in: headers and text kept, attachments read past. Resolves once
- * the whole message has been received, undefined when the client left before its end. Never rejects:
- * a message that cannot be parsed (or takes too long to) is unreadable, with whatever was read.
- */
-function readMail(stream: SMTPServerDataStream): Promise<ParsedMail | undefined> {
-  return new Promise((resolve) => {
-    const parser = new MailParser(PARSER_OPTIONS);
-    let headers: Headers | undefined;
-    let text = '';
-    let parsing: 'busy' | 'done' | 'failed' = 'busy';
-    let timer: NodeJS.Timeout | undefined;
+/** A message's bytes, dot-unstuffed: `bytes[0, length)`, an ArrayBuffer of its own (transferable). */
+type Message = { bytes: ArrayBuffer; length: number } | 'too big';
 
-    const settle = (): void => {
-      if (!stream.readableEnded) return;
-      if (parsing === 'busy') {
-        timer ??= setTimeout(fail, PARSE_TIMEOUT_MS);
+/**
+ * Collects the message into one buffer (sized from SIZE= when given, doubled as needed): the
+ * stream's chunks die young. Resolves at the end of the message, 'too big' past the size limit
+ * (the rest is read and dropped; smtp-server answers 552), undefined when the client left before
+ * the end.
+ */
+function readMessage(stream: SMTPServerDataStream, sizeHint: number): Promise<Message | undefined> {
+  return new Promise((resolve) => {
+    let buffer: Buffer<ArrayBuffer> | undefined = Buffer.allocUnsafeSlow(sizeHint > 0 ? sizeHint : INITIAL_BUFFER);
+    let length = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (!buffer) return;
+      if (stream.sizeExceeded) {
+        buffer = undefined;
         return;
       }
-      clearTimeout(timer);
-      resolve(parsedMail(headers, text, parsing === 'failed'));
-    };
-    // The rest of the message is still read (smtp-server answers at its end), just not parsed.
-    const fail = (): void => {
-      if (parsing !== 'busy') return;
-      parsing = 'failed';
-      stream.unpipe(parser);
-      parser.destroy();
-      stream.resume();
-      settle();
-    };
-
-    parser.on('headers', (parsed: Headers) => (headers = parsed));
-    parser.on('data', (part: AttachmentStream | MessageText) => {
-      if (part.type === 'text') {
-        text = part.text ?? '';
-      } else {
-        part.content.on('end', () => part.release?.());
-        part.content.resume();
+      if (length + chunk.length > buffer.length) {
+        const bigger = Buffer.allocUnsafeSlow(Math.max(buffer.length * 2, length + chunk.length));
+        buffer.copy(bigger, 0, 0, length);
+        buffer = bigger;
       }
+      length += chunk.copy(buffer, length);
     });
-    parser.on('error', fail);
-    parser.on('end', () => {
-      if (parsing === 'busy') parsing = 'done';
-      settle();
-    });
-    stream.on('data', () => {
-      if (stream.sizeExceeded) fail();
-    });
-    stream.on('end', settle);
+    stream.on('end', () => resolve(buffer && !stream.sizeExceeded ? { bytes: buffer.buffer, length } : 'too big'));
     stream.on('close', () => {
-      if (stream.readableEnded) return;
-      clearTimeout(timer);
-      parser.destroy();
-      resolve(undefined);
+      if (!stream.readableEnded) resolve(undefined);
     });
-    stream.pipe(parser);
   });
-}
-
-function parsedMail(headers: Headers | undefined, text: string, unreadable: boolean): ParsedMail {
-  const mail: ParsedMail = { subject: '', text: cleanText(text), references: [], autoSubmitted: false, unreadable };
-  if (!headers) return mail;
-  try {
-    mail.subject = safeLine(first(headers.get('subject')) ?? '', MAX_HEADER_TEXT);
-    const from = headers.get('from');
-    const mailbox = from && typeof from === 'object' && 'value' in from && Array.isArray(from.value)
-      ? from.value.flatMap((entry) => entry.group ?? [entry]).find((entry) => entry.address)
-      : undefined;
-    if (mailbox?.address) {
-      mail.from = { address: safeLine(mailbox.address, MAX_HEADER_TEXT), name: safeLine(mailbox.name, MAX_HEADER_TEXT) };
-    }
-    const date = headers.get('date');
-    if (date instanceof Date) mail.date = date;
-    mail.messageId = first(headers.get('message-id'));
-    mail.inReplyTo = first(headers.get('in-reply-to'));
-    const references = headers.get('references');
-    mail.references = (Array.isArray(references) ? references : [references]).filter((r) => typeof r === 'string');
-    const auto = first(headers.get('auto-submitted'))?.split(';')[0].trim().toLowerCase();
-    const precedence = first(headers.get('precedence'))?.trim().toLowerCase();
-    mail.autoSubmitted = (auto !== undefined && auto !== 'no') || ['bulk', 'junk', 'list'].includes(precedence ?? '');
-  } catch {
-    mail.unreadable = true; // a header of an unexpected shape
-  }
-  return mail;
-}
-
-/** A header's (first) string value. */
-function first(value: HeaderValue | undefined): string | undefined {
-  const one = Array.isArray(value) ? value[0] : value;
-  return typeof one === 'string' ? one : undefined;
-}
-
-/** LF line ends, no control characters but tab and newline, at most MAX_TEXT code units (surrogate pairs kept whole). */
-function cleanText(text: string): string {
-  const end = text.length > MAX_TEXT && /[\uD800-\uDBFF]/.test(text[MAX_TEXT - 1]) ? MAX_TEXT - 1 : MAX_TEXT;
-  return text.slice(0, end).replace(/\r\n?/g, '\n').replace(/[\x00-\x08\x0B-\x1F\x7F]/g, '').trimEnd();
 }
 
 /** Domains are case-insensitive, local parts are not (RFC 5321). */
