@@ -1,4 +1,5 @@
 // Shared by the bench server and the load generator.
+import { readFileSync } from 'node:fs';
 
 export const BENCH_DOMAIN = 'localhost';
 export const BENCH_PASSWORD = 'bench-password';
@@ -143,4 +144,21 @@ export function runScenario(scenario: string | undefined, scenarios: Record<stri
       process.exit(1);
     },
   );
+}
+
+/** The RESULT rows of runs' output files, without those of profiled windows. */
+export function measuredRows(files: string[]): Array<Record<string, unknown>> {
+  const rows: Array<Record<string, unknown>> = [];
+  for (const file of files) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const json = line.startsWith('RESULT ') ? line.slice(7) : line.startsWith('{') ? line : '';
+      if (json) rows.push(JSON.parse(json) as Record<string, unknown>);
+    }
+  }
+  return rows.filter((r) => !String(r.server).endsWith('-profiled'));
+}
+
+/** A table cell: numbers with thousands separators, a dash for nothing. */
+export function cell(x: unknown): string {
+  return x === undefined || x === null ? '—' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x);
 }

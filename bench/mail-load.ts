@@ -31,11 +31,10 @@
 //
 //   node dist/bench/mail-load.js report results.jsonl [...]   # the mail tables (markdown) of a run
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep } from './common.js';
+import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, cell, measuredRows, printResult, round, runScenario, Samples, sleep } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct } from './hub-monitor.js';
 import { measureMessageStep, type Receipts } from './message-step.js';
 import { type Conn, tcpLogin } from './tcp-client.js';
@@ -748,18 +747,11 @@ function result(data: Record<string, unknown>): void {
 
 /** The mail scenario's rows of a run's RESULT lines as markdown tables. */
 function report(files: string[]): void {
-  const rows: Array<Record<string, unknown>> = [];
-  for (const file of files) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const json = line.startsWith('RESULT ') ? line.slice(7) : line.startsWith('{') ? line : '';
-      if (json) rows.push(JSON.parse(json) as Record<string, unknown>);
-    }
-  }
-  const measured = rows.filter((r) => !String(r.server).endsWith('-profiled'));
+  const measured = measuredRows(files);
   const im = measured.filter((r) => r.scenario === 'mail-im');
   const alone = measured.filter((r) => r.scenario === 'mail-arrivals');
   const summary = measured.filter((r) => r.scenario === 'mail-summary').at(-1);
-  const v = (x: unknown): string => (x === undefined || x === null ? '—' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
+  const v = cell;
   let out = '';
   if (im.length > 0) {
     const first = im[0]!;

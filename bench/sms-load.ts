@@ -42,7 +42,7 @@
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startSmsc, type Smsc, type SmscEvent } from '../test/support/smsc.js';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, pool, printResult, round, runScenario, Samples, sleep } from './common.js';
+import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, pool, cell, measuredRows, printResult, round, runScenario, Samples, sleep } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct } from './hub-monitor.js';
 import { type Conn, tcpLogin } from './tcp-client.js';
 import type { Mechanism, Target } from './xmpp-client.js';
@@ -442,17 +442,10 @@ function result(data: Record<string, unknown>): void {
 
 /** The SMS scenario's rows of a run's RESULT lines as markdown tables. */
 function report(files: string[]): void {
-  const rows: Array<Record<string, unknown>> = [];
-  for (const file of files) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const json = line.startsWith('RESULT ') ? line.slice(7) : line.startsWith('{') ? line : '';
-      if (json) rows.push(JSON.parse(json) as Record<string, unknown>);
-    }
-  }
-  const measured = rows.filter((r) => !String(r.server).endsWith('-profiled'));
+  const measured = measuredRows(files);
   const steps = measured.filter((r) => r.scenario === 'sms');
   const summary = measured.filter((r) => r.scenario === 'sms-summary').at(-1);
-  const v = (x: unknown): string => (x === undefined || x === null ? '—' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
+  const v = cell;
   let out = '';
   if (steps.length > 0) {
     out += `\nSMS gateway end to end (${v(steps[0]!.users)} users, one bind, window ${v(steps[0]!.window)}, ${v(steps[0]!.seconds)} s per step)\n\n`;
