@@ -1,5 +1,6 @@
 // Shared by the bench server and the load generator.
 import { readFileSync } from 'node:fs';
+import type { Target } from './xmpp-client.js';
 
 export const BENCH_DOMAIN = 'localhost';
 export const BENCH_PASSWORD = 'bench-password';
@@ -161,4 +162,17 @@ export function measuredRows(files: string[]): Array<Record<string, unknown>> {
 /** A table cell: numbers with thousands separators, a dash for nothing. */
 export function cell(x: unknown): string {
   return x === undefined || x === null ? '—' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x);
+}
+
+/** The hub a generator logs in to (`--host --port --domain --password --login-timeout`); loopback only. */
+export function targetFromArgs(args: Args): Target {
+  const target: Target = {
+    host: args.str('host', '127.0.0.1'),
+    port: args.num('port', 15222),
+    domain: args.str('domain', BENCH_DOMAIN),
+    password: args.str('password', BENCH_PASSWORD),
+    timeoutMs: args.num('login-timeout', 30_000),
+  };
+  if (!['127.0.0.1', '::1', 'localhost'].includes(target.host)) throw new Error('the bench only talks to the loopback interface');
+  return target;
 }

@@ -13,27 +13,20 @@
 import { fork } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep } from './common.js';
+import { Args, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep, targetFromArgs } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct } from './hub-monitor.js';
 import { measureMessageStep, type Receipts } from './message-step.js';
 import { type Conn, tcpLogin } from './tcp-client.js';
-import { type Mechanism, scan, type Target } from './xmpp-client.js';
+import { type Mechanism, scan } from './xmpp-client.js';
 
 const args = new Args(process.argv.slice(2), new Set(['tls', 'keep', 'no-gc', 'worker']));
 const scenario = args.positional[0] ?? '';
-const target: Target = {
-  host: args.str('host', '127.0.0.1'),
-  port: args.num('port', 15222),
-  domain: args.str('domain', BENCH_DOMAIN),
-  password: args.str('password', BENCH_PASSWORD),
-  timeoutMs: args.num('login-timeout', 30_000),
-};
+const target = targetFromArgs(args);
 const DOMAIN = target.domain;
 const LABEL = args.str('label', 'switchboard');
 const monitor = HubMonitor.fromArgs(args);
 const QUIET_PCT = monitor.quietPct;
 
-if (!['127.0.0.1', '::1', 'localhost'].includes(target.host)) throw new Error('the bench only talks to the loopback interface');
 
 function result(data: Record<string, unknown>): void {
   printResult(LABEL, data);

@@ -42,21 +42,14 @@
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startSmsc, type Smsc, type SmscEvent } from '../test/support/smsc.js';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, pool, cell, measuredRows, printResult, round, runScenario, Samples, sleep } from './common.js';
+import { Args, BENCH_RESOURCE, benchUser, log, pool, cell, measuredRows, printResult, round, runScenario, Samples, sleep, targetFromArgs } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct } from './hub-monitor.js';
 import { type Conn, tcpLogin } from './tcp-client.js';
-import type { Mechanism, Target } from './xmpp-client.js';
+import type { Mechanism } from './xmpp-client.js';
 
 const args = new Args(process.argv.slice(2), new Set(['keep-going']));
 const scenario = args.positional[0] ?? '';
-const target: Target = {
-  host: args.str('host', '127.0.0.1'),
-  port: args.num('port', 15222),
-  domain: args.str('domain', BENCH_DOMAIN),
-  password: args.str('password', BENCH_PASSWORD),
-  timeoutMs: args.num('login-timeout', 30_000),
-};
-if (!['127.0.0.1', '::1', 'localhost'].includes(target.host)) throw new Error('the bench only talks to the loopback interface');
+const target = targetFromArgs(args);
 const SMS_DOMAIN = args.str('sms-domain', `sms.${target.domain}`);
 const LABEL = args.str('label', 'switchboard');
 const monitor = HubMonitor.fromArgs(args);

@@ -12,7 +12,7 @@
 // One `RESULT {json}` line per measurement on stdout, progress on stderr.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { boshLogin, type BoshConn } from './bosh-client.js';
-import { Args, BENCH_DOMAIN, BENCH_PASSWORD, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep } from './common.js';
+import { Args, BENCH_RESOURCE, benchUser, log, MESSAGE_PAD, pool, printResult, round, runScenario, Samples, sleep, targetFromArgs } from './common.js';
 import { HubMonitor, otherCpu, otherCpuPct, type ServerStats } from './hub-monitor.js';
 import { measureMessageStep, type Receipts } from './message-step.js';
 import { tcpLogin } from './tcp-client.js';
@@ -21,13 +21,7 @@ import { type LiveSession, type Mechanism, scan, type Target } from './xmpp-clie
 
 const args = new Args(process.argv.slice(2));
 const scenario = args.positional[0] ?? '';
-const tcpTarget: Target = {
-  host: args.str('host', '127.0.0.1'),
-  port: args.num('port', 15222),
-  domain: args.str('domain', BENCH_DOMAIN),
-  password: args.str('password', BENCH_PASSWORD),
-  timeoutMs: args.num('login-timeout', 30_000),
-};
+const tcpTarget = targetFromArgs(args);
 const httpTarget: Target = { ...tcpTarget, port: args.num('http-port', 15281) };
 const LABEL = args.str('label', 'switchboard');
 const MECH = args.str('mech', 'PLAIN') as Mechanism;

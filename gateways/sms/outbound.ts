@@ -6,6 +6,7 @@ import type { HostSmsConfig, SmsConfig } from '../../src/config/schema.js';
 import type { GatewayHost } from '../../src/core/gateway.js';
 import { Jid } from '../../src/core/jid.js';
 import { Signal } from '../../src/core/signal.js';
+import { retryPolicy } from '../../src/queue/policy.js';
 import { PermanentFailure, type Job } from '../../src/queue/port.js';
 import { splitSms } from './encoding.js';
 import { smppDestination, smppSource } from './numbers.js';
@@ -57,12 +58,8 @@ export class SmsSender {
 
   start(): void {
     const { retry, window } = this.config;
-    this.hub.queue.process<SmsJob>(SMS_DESTINATION, (job) => this.send(job), {
-      concurrency: window,
-      ratePerSecond: 0, // the link paces submit_sm itself
-      attempts: retry.attempts,
-      backoff: { initialMs: retry.initial_delay * 1000, maxMs: retry.max_delay * 1000 },
-    });
+    // No rate here: the link paces submit_sm itself.
+    this.hub.queue.process<SmsJob>(SMS_DESTINATION, (job) => this.send(job), retryPolicy(retry, window, 0));
   }
 
   private async send(job: Job<SmsJob>): Promise<void> {

@@ -7,6 +7,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { SmtpConfig } from '../../src/config/schema.js';
 import type { Logger } from '../../src/core/log.js';
+import { retryPolicy } from '../../src/queue/policy.js';
 import { PermanentFailure, type DeliveryQueue, type Job } from '../../src/queue/port.js';
 
 export const SMTP_DESTINATION = 'smtp';
@@ -51,12 +52,7 @@ export class Relay {
   /** Works the queue's mails through the relay. */
   start(queue: DeliveryQueue): void {
     const { relay, retry } = this.config;
-    queue.process<OutboundMail>(SMTP_DESTINATION, (job) => this.send(job), {
-      concurrency: relay.concurrency,
-      ratePerSecond: relay.rate,
-      attempts: retry.attempts,
-      backoff: { initialMs: retry.initial_delay * 1000, maxMs: retry.max_delay * 1000 },
-    });
+    queue.process<OutboundMail>(SMTP_DESTINATION, (job) => this.send(job), retryPolicy(retry, relay.concurrency, relay.rate));
   }
 
   stop(): void {

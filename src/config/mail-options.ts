@@ -1,10 +1,11 @@
 // Options of the delivery queue, the offline notification policy and the SMTP gateway,
 // declared like every other option (schema.ts imports them).
 import type { MailArrivalRule, OfflineChannel } from '../core/notification-prefs.js';
+import { retrySection, type RetryConfig } from './retry-options.js';
 
 export interface SmtpConfig {
   relay: SmtpRelayConfig;
-  retry: { attempts: number; initial_delay: number; max_delay: number };
+  retry: RetryConfig;
   inbound: { interfaces: string[]; port: number | null; protocol: 'smtp' | 'lmtp'; max_size: number; hostname?: string };
   secret_file: string;
 }
@@ -85,15 +86,7 @@ export const smtpSection = {
         timeout: { type: 'integer', minimum: 1, default: 60, description: 'Seconds before a silent relay connection is given up (the mail is retried).' },
       },
     },
-    retry: {
-      type: 'object',
-      description: 'Retries of mail the relay did not take.',
-      properties: {
-        attempts: { type: 'integer', minimum: 1, default: 12, description: 'Tries before a mail becomes a dead letter (`switchboard queue dead`).' },
-        initial_delay: { type: 'number', exclusiveMinimum: 0, default: 30, description: 'Seconds before the first retry; doubled for each further one.' },
-        max_delay: { type: 'number', exclusiveMinimum: 0, default: 3600, description: 'Longest delay between retries, in seconds.' },
-      },
-    },
+    retry: retrySection('mail the relay did not take', 'a mail', { attempts: 12, initial_delay: 30, max_delay: 3600 }),
     inbound: {
       type: 'object',
       description: 'The listener the MTA hands mail to: copies of users\' mail (arrival notifications) and replies to notification emails.',

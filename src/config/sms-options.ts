@@ -1,4 +1,5 @@
 // Options of the SMS gateway (SMPP), declared like every other option (schema.ts imports them).
+import { retrySection, type RetryConfig } from './retry-options.js';
 
 export interface SmsConfig {
   smsc: SmscConfig[];
@@ -9,7 +10,7 @@ export interface SmsConfig {
   reconnect: { min_delay: number; max_delay: number };
   concatenation: 'udh' | 'sar' | 'payload';
   registered_delivery: boolean;
-  retry: { attempts: number; initial_delay: number; max_delay: number };
+  retry: RetryConfig;
 }
 
 export interface SmscConfig {
@@ -94,15 +95,7 @@ export const smsSection = {
       description: 'How long texts are split: `udh` (concatenation header), `sar` (SAR TLVs) or `payload` (one message_payload TLV).',
     },
     registered_delivery: { type: 'boolean', default: true, description: 'Ask the SMSC for delivery receipts (they become XEP-0184 receipts).' },
-    retry: {
-      type: 'object',
-      description: 'Retries of SMS the SMSC did not take (down, throttling).',
-      properties: {
-        attempts: { type: 'integer', minimum: 1, default: 10, description: 'Tries before an SMS becomes a dead letter and the sender gets an error.' },
-        initial_delay: { type: 'number', exclusiveMinimum: 0, default: 5, description: 'Seconds before the first retry; doubled for each further one.' },
-        max_delay: { type: 'number', exclusiveMinimum: 0, default: 600, description: 'Longest delay between retries, in seconds.' },
-      },
-    },
+    retry: retrySection('SMS the SMSC did not take (down, throttling)', 'an SMS', { attempts: 10, initial_delay: 5, max_delay: 600 }),
   },
 } as const;
 

@@ -1,6 +1,7 @@
 // How both queue adapters judge a destination's policy and a failed attempt, so that they
 // retry alike and log the same lines.
 import type { Logger } from '../core/log.js';
+import type { RetryConfig } from '../config/retry-options.js';
 import { PermanentFailure, type DestinationPolicy } from './port.js';
 
 export function checkPolicy(destination: string, policy: DestinationPolicy): void {
@@ -44,4 +45,9 @@ function errorMessage(err: unknown): string {
   } catch {
     return 'unknown error';
   }
+}
+
+/** A destination's policy from a gateway's configured retries (seconds) and its own limits. */
+export function retryPolicy(retry: RetryConfig, concurrency: number, ratePerSecond: number): DestinationPolicy {
+  return { concurrency, ratePerSecond, attempts: retry.attempts, backoff: { initialMs: retry.initial_delay * 1000, maxMs: retry.max_delay * 1000 } };
 }
